@@ -1,0 +1,168 @@
+/**
+ * The connection to a Stupid Modal server: one gRPC channel, one multiplexed session stream,
+ * code registration by content hash. `App` makes one for you; make your own to choose settings.
+ *
+ * @module
+ */
+import "./src/sdk/env_guard.ts";
+import * as grpc from "@grpc/grpc-js";
+import { decodeValue, encodeValue } from "./src/wire/codec.ts";
+import { Code, StupidModalError } from "./src/wire/errors.ts";
+import { type RegisterAppRequest, StupidModalClient } from "./src/wire/proto.ts";
+import { assertTransferable } from "./src/wire/transferable.ts";
+import { type ConnectionOptions, connectionSettings, type ConnectionSettings } from "./src/sdk/connection_settings.ts";
+import { type LogHandler, Session } from "./src/sdk/session.ts";
+
+export type { ConnectionOptions } from "./src/sdk/connection_settings.ts";
+
+/**
+ * Options of a Client.
+ *
+ * @example
+ * ```ts
+ * const options: ClientOptions = { server: "127.0.0.1:50051", onLog: (line) => console.log(line.text) };
+ * ```
+ */
+export interface ClientOptions extends ConnectionOptions {
+  /** Where remote log lines go; by default they print to this terminal, marked as remote. */
+  onLog?: (line: RemoteLogLine) => void;
+}
+
+/** One line a remote function printed. */
+export interface RemoteLogLine {
+  function: string;
+  stream: "stdout" | "stderr";
+  text: string;
+}
+
+/** Which function a call runs: an app version (content hash) or an app's latest version, by name. */
+export interface CallTarget {
+  version?: string;
+  appName?: string;
+  functionName: string;
+}
+
+/**
+ * A connection to a server.
+ *
+ * @example
+ * ```ts
+ * const client = new Client({ server: "127.0.0.1:50051" });
+ * const sum = await client.call({ appName: "demo", functionName: "add" }, [1, 2]);
+ * client.close();
+ * ```
+ */
+export class Client {
+  readonly settings: ConnectionSettings;
+  #stub: grpc.Client & Record<string, CallableFunction>;
+  #session: Session;
+  #onLog: (line: RemoteLogLine) => void;
+  #registered = new Map<string, Promise<string>>();
+  #maxPayloadBytes = Infinity;
+
+  constructor(options: ClientOptions = {}) {
+    this.settings = connectionSettings(options);
+    this.#onLog = options.onLog ?? printRemoteLine;
+    this.#stub = new StupidModalClient(this.settings.server, grpc.credentials.createInsecure(), {
+      "grpc.max_receive_message_length": -1,
+      "grpc.max_send_message_length": -1,
+    }) as grpc.Client & Record<string, CallableFunction>;
+    this.#session = new Session(
+      () => this.#stub.Session(this.#metadata()),
+      (err) => this.#describe(err),
+    );
+  }
+
+  /**
+   * Registers an app version unless the server already holds it; resolves with its version hash.
+   * Code travels once per content hash.
+   */
+  registerApp(request: RegisterAppRequest): Promise<string> {
+    let registered = this.#registered.get(request.version);
+    if (!registered) {
+      registered = this.#register(request);
+      this.#registered.set(request.version, registered);
+      registered.catch(() => this.#registered.delete(request.version));
+    }
+    return registered;
+  }
+
+  /** Calls a function with arguments; resolves with its result. */
+  async call(target: CallTarget, args: unknown[], signal?: AbortSignal): Promise<unknown> {
+    assertTransferable(args, "arguments");
+    const encoded = encodeValue(args);
+    if (encoded.byteLength > this.#maxPayloadBytes) {
+      throw new StupidModalError(
+        Code.RESOURCE_EXHAUSTED,
+        `arguments are ${encoded.byteLength} bytes, over the server's limit of ${this.#maxPayloadBytes} bytes`,
+      );
+    }
+    const onLog: LogHandler = (line) =>
+      this.#onLog({ function: target.functionName, stream: line.stream === 1 ? "stderr" : "stdout", text: line.text });
+    const value = await this.#session.call({
+      version: target.version ?? "",
+      app_name: target.appName ?? "",
+      function: target.functionName,
+      args: encoded,
+    }, onLog, signal);
+    return decodeValue(value, "result");
+  }
+
+  /** Closes the session and the channel; outstanding calls fail with CANCELLED. */
+  close(): void {
+    this.#session.close();
+    this.#stub.close();
+  }
+
+  async #register(request: RegisterAppRequest): Promise<string> {
+    const check = await this.#unary<{ present: boolean; max_payload_bytes: number }>(
+      "CheckAppVersion",
+      { version: request.version },
+    );
+    this.#maxPayloadBytes = check.max_payload_bytes;
+    if (check.present) return request.version;
+    const response = await this.#unary<{ version: string }>("RegisterApp", request);
+    return response.version;
+  }
+
+  #unary<T>(method: string, request: unknown): Promise<T> {
+    return new Promise((resolve, reject) => {
+      this.#stub[method](request, this.#metadata(), (err: unknown, response: T) => {
+        if (err) reject(this.#describe(err));
+        else resolve(response);
+      });
+    });
+  }
+
+  #metadata(): grpc.Metadata {
+    const metadata = new grpc.Metadata();
+    if (this.settings.token) metadata.set("authorization", `Bearer ${this.settings.token}`);
+    return metadata;
+  }
+
+  #describe(err: unknown): StupidModalError {
+    const error = StupidModalError.from(err);
+    if (error.code === Code.UNAVAILABLE) {
+      return new StupidModalError(
+        Code.UNAVAILABLE,
+        `cannot reach the server at ${this.settings.server}: ${error.message} ` +
+          `(is it running? set STUPID_MODAL_SERVER to its address)`,
+        { cause: err },
+      );
+    }
+    if (error.code === Code.UNAUTHENTICATED && !this.settings.token) {
+      return new StupidModalError(
+        Code.UNAUTHENTICATED,
+        `${error.message}: no token given; set STUPID_MODAL_TOKEN to the token the server printed at start`,
+        { cause: err },
+      );
+    }
+    return error;
+  }
+}
+
+function printRemoteLine(line: RemoteLogLine): void {
+  const text = `[remote ${line.function}] ${line.text}`;
+  if (line.stream === "stderr") console.error(text);
+  else console.log(text);
+}

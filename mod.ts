@@ -1,0 +1,17 @@
+/**
+ * Stupid Modal: run TypeScript functions on a server, in sandboxes whose permissions they declare.
+ *
+ * @example
+ * ```ts
+ * import { App } from "stupid-modal";
+ * const app = new App("demo");
+ * export const add = app.function({}, function add(a: number, b: number) { return a + b; });
+ * if (import.meta.main) console.log(await add.remote(1, 2));
+ * ```
+ *
+ * @module
+ */
+export { App } from "./src/sdk/app.ts";
+export type { FunctionOptions, Permissions } from "./src/sdk/function_options.ts";
+export type { RemoteFunction } from "./src/sdk/remote_function.ts";
+export { Code, RemoteError, StupidModalError } from "./src/wire/errors.ts";

@@ -1,0 +1,44 @@
+/**
+ * `deno task server`: starts a Stupid Modal server. `--help` lists every flag.
+ *
+ * @module
+ */
+import { helpText, parseServerArgs } from "./src/server/server_config.ts";
+import { startServer } from "./src/server/start_server.ts";
+
+let config;
+try {
+  config = parseServerArgs(Deno.args, { token: Deno.env.get("STUPID_MODAL_TOKEN") });
+} catch (err) {
+  console.error(`error: ${(err as Error).message}\n\n${helpText}`);
+  Deno.exit(2);
+}
+if (config === "help") {
+  console.log(helpText);
+  Deno.exit(0);
+}
+
+let server;
+try {
+  server = await startServer(config);
+} catch (err) {
+  console.error(`error: ${(err as Error).message}`);
+  Deno.exit(1);
+}
+console.log(`listening on ${server.address}`);
+if (server.tokenFile) {
+  console.log(`token (written to ${server.tokenFile}): ${server.token}`);
+  console.log(`callers use it with: export STUPID_MODAL_TOKEN=${server.token}`);
+}
+
+let signalled = false;
+const stop = async (signal: string) => {
+  if (signalled) return;
+  signalled = true;
+  console.log(`${signal}: stopping (in-flight calls have ${config.graceMs} ms to finish)`);
+  await server.shutdown();
+  console.log("stopped");
+  Deno.exit(0);
+};
+Deno.addSignalListener("SIGINT", () => stop("SIGINT"));
+Deno.addSignalListener("SIGTERM", () => stop("SIGTERM"));

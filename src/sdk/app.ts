@@ -1,0 +1,80 @@
+/** App: a named group of functions that ship and run together. */
+import type { Client, ClientOptions } from "../../client.ts";
+import { bundleApp } from "./app_bundle.ts";
+import { definingModule } from "./defining_module.ts";
+import type { FunctionOptions } from "./function_options.ts";
+import { appFunctions, defineFunction } from "./function_registry.ts";
+import { type RemoteFunction, remoteFunction } from "./remote_function.ts";
+
+/**
+ * A named app: define functions with `app.function(...)`, call them with `.remote(...)`.
+ * Code that should not run on the server (prompts, main) belongs under `if (import.meta.main)`.
+ *
+ * @example
+ * ```ts
+ * import { App } from "stupid-modal";
+ * const app = new App("demo");
+ * export const add = app.function({}, function add(a: number, b: number) { return a + b; });
+ * if (import.meta.main) {
+ *   console.log(await add.remote(1, 2));
+ *   await app.close();
+ * }
+ * ```
+ */
+export class App {
+  readonly name: string;
+  #options: ClientOptions;
+  #client: Promise<Client> | undefined;
+  #version: Promise<string> | undefined;
+
+  /** `options` sets the server, token and log handler; by default from STUPID_MODAL_* variables. */
+  constructor(name: string, options: ClientOptions = {}) {
+    if (!/^[A-Za-z0-9][\w.-]{0,62}$/.test(name)) {
+      throw new TypeError(`app name "${name}" must be 1–63 letters, digits, ".", "_" or "-"`);
+    }
+    this.name = name;
+    this.#options = options;
+  }
+
+  /** Defines a function of this app. Its name is `options.name` or the function's own name. */
+  function<Args extends unknown[], Result>(
+    options: FunctionOptions,
+    implementation: (...args: Args) => Result,
+  ): RemoteFunction<Args, Result> {
+    const name = options.name ?? implementation.name;
+    if (!/^[A-Za-z_$][\w$]*$/.test(name)) {
+      throw new TypeError(
+        `function name "${name}" is not an identifier: name the function, or pass the \`name\` option`,
+      );
+    }
+    const defined = { appName: this.name, name, options, moduleUrl: definingModule(), implementation };
+    defineFunction(defined);
+    return remoteFunction(defined, (functionName, args) => this.#callRemote(functionName, args));
+  }
+
+  /** Closes this app's connection to the server, if it opened one. */
+  async close(): Promise<void> {
+    const client = this.#client;
+    this.#client = undefined;
+    this.#version = undefined;
+    if (client) (await client).close();
+  }
+
+  async #callRemote(functionName: string, args: unknown[]): Promise<unknown> {
+    const client = await this.#connect();
+    this.#version ??= bundleApp(this.name, appFunctions(this.name)).then((bundle) =>
+      client.registerApp(bundle)
+    );
+    const version = await this.#version.catch((err) => {
+      this.#version = undefined;
+      throw err;
+    });
+    return await client.call({ version, functionName }, args);
+  }
+
+  #connect(): Promise<Client> {
+    // Loaded on first use, so that executors, which import this module, never load grpc-js.
+    this.#client ??= import("../../client.ts").then(({ Client }) => new Client(this.#options));
+    return this.#client;
+  }
+}

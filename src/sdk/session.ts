@@ -1,0 +1,130 @@
+/**
+ * The caller's end of the session stream: many calls multiplexed by id on one long-lived
+ * bidirectional stream, calls of one tick batched into one message, log lines routed to their call.
+ * The stream opens on the first call and closes once nothing is outstanding, so an idle caller's
+ * process can exit.
+ */
+import type * as grpc from "@grpc/grpc-js";
+import { Code, StupidModalError } from "../wire/errors.ts";
+import type {
+  CallMessage,
+  LogLineMessage,
+  OutputMessage,
+  SessionRequest,
+  SessionResponse,
+} from "../wire/proto.ts";
+import { failureToError } from "./failure.ts";
+
+/** Receives a remote function's printed lines while its call runs. */
+export type LogHandler = (line: LogLineMessage) => void;
+
+interface PendingCall {
+  resolve: (value: Uint8Array) => void;
+  reject: (error: StupidModalError) => void;
+  onLog: LogHandler;
+}
+
+type SessionStream = grpc.ClientDuplexStream<SessionRequest, SessionResponse>;
+
+/** One caller's multiplexed session. */
+export class Session {
+  #open: () => SessionStream;
+  #describeError: (err: unknown) => StupidModalError;
+  #stream: SessionStream | undefined;
+  #pending = new Map<number, PendingCall>();
+  #outbox: SessionRequest = { calls: [], cancels: [] };
+  #flushQueued = false;
+  #nextId = 1;
+
+  constructor(open: () => SessionStream, describeError: (err: unknown) => StupidModalError) {
+    this.#open = open;
+    this.#describeError = describeError;
+  }
+
+  /** Sends one call; resolves with its CBOR result, rejects with its failure. */
+  call(call: Omit<CallMessage, "call_id">, onLog: LogHandler, signal?: AbortSignal): Promise<Uint8Array> {
+    const callId = this.#nextId++;
+    return new Promise<Uint8Array>((resolve, reject) => {
+      this.#pending.set(callId, { resolve, reject, onLog });
+      this.#outbox.calls.push({ ...call, call_id: callId });
+      this.#queueFlush();
+      signal?.addEventListener("abort", () => this.cancel(callId), { once: true });
+    });
+  }
+
+  /** Cancels one call on the server; it rejects with CANCELLED. */
+  cancel(callId: number): void {
+    const pending = this.#pending.get(callId);
+    if (!pending) return;
+    this.#settle(callId);
+    this.#outbox.cancels.push({ call_id: callId });
+    this.#queueFlush();
+    pending.reject(new StupidModalError(Code.CANCELLED, "call cancelled by the caller"));
+  }
+
+  /** Ends the stream; outstanding calls fail with CANCELLED. */
+  close(): void {
+    this.#failAll(new StupidModalError(Code.CANCELLED, "session closed by the caller"));
+    this.#stream?.cancel();
+    this.#stream = undefined;
+  }
+
+  #queueFlush(): void {
+    if (this.#flushQueued) return;
+    this.#flushQueued = true;
+    queueMicrotask(() => {
+      this.#flushQueued = false;
+      const message = this.#outbox;
+      if (message.calls.length === 0 && message.cancels.length === 0) return;
+      this.#outbox = { calls: [], cancels: [] };
+      this.#ensureStream().write(message);
+    });
+  }
+
+  #ensureStream(): SessionStream {
+    if (this.#stream) return this.#stream;
+    const stream = this.#open();
+    this.#stream = stream;
+    stream.on("data", (response: SessionResponse) => this.#receive(response));
+    stream.on("error", (err: unknown) => {
+      if (this.#stream === stream) this.#stream = undefined;
+      this.#failAll(this.#describeError(err));
+    });
+    stream.on("end", () => {
+      if (this.#stream === stream) this.#stream = undefined;
+      this.#failAll(new StupidModalError(Code.UNAVAILABLE, "the server ended the session"));
+    });
+    return stream;
+  }
+
+  #receive(response: SessionResponse): void {
+    for (const line of response.logs) this.#pending.get(line.call_id)?.onLog(line);
+    for (const output of response.outputs) this.#deliver(output);
+  }
+
+  #deliver(output: OutputMessage): void {
+    const pending = this.#pending.get(output.call_id);
+    if (!pending) return;
+    this.#settle(output.call_id);
+    if (output.failure) pending.reject(failureToError(output.failure));
+    else pending.resolve(output.value ?? new Uint8Array());
+  }
+
+  /** Forgets a call; once none is outstanding, closes the stream at the end of this turn. */
+  #settle(callId: number): void {
+    this.#pending.delete(callId);
+    if (this.#pending.size > 0) return;
+    setTimeout(() => {
+      if (this.#pending.size > 0 || !this.#stream || this.#outbox.calls.length > 0) return;
+      const stream = this.#stream;
+      this.#stream = undefined;
+      stream.end();
+    }, 0);
+  }
+
+  #failAll(error: StupidModalError): void {
+    const pending = [...this.#pending.values()];
+    this.#pending.clear();
+    for (const call of pending) call.reject(error);
+  }
+}

@@ -1,0 +1,136 @@
+/**
+ * Registering an app version, like building an image: check the request, its permissions against
+ * the grants and its imports against the npm allowlist, then resolve and cache its npm packages so
+ * executors never fetch code while serving.
+ */
+import { posix } from "node:path";
+import { appVersion } from "../wire/app_version.ts";
+import { Code, StupidModalError } from "../wire/errors.ts";
+import { importSpecifiers, isLocalSpecifier } from "../wire/import_specifiers.ts";
+import type { RegisterAppRequest } from "../wire/proto.ts";
+import type { AppStore, AppVersion } from "./app_store.ts";
+import { type Grants, workerPermissions } from "./grants.ts";
+
+/** What registration checks against. */
+export interface RegistrationPolicy {
+  grants: Grants;
+  cwd: string;
+  /** npm package names functions may import; empty allows none. */
+  npmAllow: string[];
+  maxPayloadBytes: number;
+  /** The Deno config executors run with (import map, node_modules). */
+  configPath: string;
+}
+
+const invalid = (message: string) => new StupidModalError(Code.INVALID_ARGUMENT, message);
+
+/** Checks, stores and caches one app version; a version already held is returned as it is. */
+export async function registerApp(
+  request: RegisterAppRequest,
+  store: AppStore,
+  policy: RegistrationPolicy,
+): Promise<AppVersion> {
+  const held = store.get(request.version);
+  if (held) return held;
+  await checkRequest(request, policy);
+  const staged = await store.stage(request);
+  try {
+    await cacheDependencies(`${staged.dir}/worker.ts`, policy.configPath, staged.filesUrl, request.source_root);
+    return await store.publish(staged);
+  } catch (err) {
+    await staged.discard();
+    throw err;
+  }
+}
+
+async function checkRequest(request: RegisterAppRequest, policy: RegistrationPolicy): Promise<void> {
+  if (!/^[A-Za-z0-9][\w.-]{0,62}$/.test(request.app_name)) {
+    throw invalid(`app name "${request.app_name}" must be 1–63 letters, digits, ".", "_" or "-"`);
+  }
+  if (!request.source_root.startsWith("file:///")) throw invalid("source_root must be a file URL");
+  const paths = new Set<string>();
+  let total = 0;
+  for (const file of request.files) {
+    if (!isSafePath(file.path)) throw invalid(`file path "${file.path}" must be relative and stay inside the app`);
+    if (paths.has(file.path)) throw invalid(`file "${file.path}" is shipped twice`);
+    paths.add(file.path);
+    total += file.content.byteLength;
+  }
+  if (total > policy.maxPayloadBytes) {
+    throw new StupidModalError(
+      Code.RESOURCE_EXHAUSTED,
+      `the app's code is ${total} bytes, over the server's limit of ${policy.maxPayloadBytes} bytes`,
+    );
+  }
+  const expected = await appVersion(request.files, request.functions);
+  if (expected !== request.version) {
+    throw invalid(`version ${request.version} does not match the content, whose hash is ${expected}`);
+  }
+  if (request.functions.length === 0) throw invalid("the app defines no functions");
+  const names = new Set<string>();
+  for (const fn of request.functions) {
+    if (!/^[A-Za-z_$][\w$]*$/.test(fn.name)) throw invalid(`function name "${fn.name}" is not an identifier`);
+    if (names.has(fn.name)) throw invalid(`two functions are named "${fn.name}"`);
+    names.add(fn.name);
+    if (!paths.has(fn.module)) throw invalid(`function "${fn.name}" is defined in "${fn.module}", which was not shipped`);
+    workerPermissions(fn.name, fn.permissions, policy.grants, policy.cwd);
+  }
+  for (const file of request.files) checkImports(file.path, new TextDecoder().decode(file.content), paths, policy);
+}
+
+function checkImports(path: string, source: string, shipped: Set<string>, policy: RegistrationPolicy): void {
+  for (const specifier of importSpecifiers(source)) {
+    if (specifier === "stupid-modal" || specifier.startsWith("node:")) continue;
+    if (isLocalSpecifier(specifier)) {
+      const target = posix.normalize(posix.join(posix.dirname(path), specifier));
+      if (!shipped.has(target)) throw invalid(`${path} imports "${specifier}", which was not shipped with the app`);
+      continue;
+    }
+    if (specifier.startsWith("npm:")) {
+      const name = npmPackageName(specifier);
+      if (!policy.npmAllow.includes(name)) {
+        throw new StupidModalError(
+          Code.PERMISSION_DENIED,
+          `${path} imports the npm package "${name}", which this server does not allow; ` +
+            `the operator can allow it with --npm-allow=${name}`,
+        );
+      }
+      continue;
+    }
+    throw invalid(
+      `${path} imports "${specifier}": a function may import local modules, npm: packages the server ` +
+        `allows, node: built-ins and "stupid-modal"`,
+    );
+  }
+}
+
+/** "npm:@scope/name@1/sub" → "@scope/name". */
+export function npmPackageName(specifier: string): string {
+  const rest = specifier.slice("npm:".length).replace(/^\//, "");
+  const parts = rest.split("/");
+  const name = rest.startsWith("@") ? `${parts[0]}/${parts[1] ?? ""}` : parts[0];
+  return name.replace(/(.)@.*$/, "$1");
+}
+
+function isSafePath(path: string): boolean {
+  return path.length > 0 && !path.startsWith("/") && !path.includes("\\") && !path.includes("\0") &&
+    posix.normalize(path) === path && !path.startsWith("../") && /\.(ts|tsx|js|jsx|mts|mjs|json)$/.test(path);
+}
+
+/** `deno cache` the worker entry: parses every module and installs npm packages now. */
+async function cacheDependencies(
+  entry: string,
+  configPath: string,
+  filesUrl: string,
+  sourceRoot: string,
+): Promise<void> {
+  const output = await new Deno.Command(Deno.execPath(), {
+    args: ["cache", "--quiet", "--no-lock", `--config=${configPath}`, entry],
+    stdout: "null",
+    stderr: "piped",
+    env: { NO_COLOR: "1" },
+  }).output();
+  if (output.success) return;
+  const message = new TextDecoder().decode(output.stderr).replaceAll(filesUrl, sourceRoot).trim();
+  throw invalid(`the app's code does not load: ${message}`);
+}

@@ -1,0 +1,132 @@
+/**
+ * Registered app versions on disk, one folder each under `<data-dir>/apps/<version>/`: the shipped
+ * files, a `meta.json`, and the generated worker entry. Loaded again when the server starts.
+ */
+import { join } from "node:path";
+import type { FunctionSpec, RegisterAppRequest } from "../wire/proto.ts";
+
+/** One stored app version. */
+export interface AppVersion {
+  name: string;
+  version: string;
+  functions: Map<string, FunctionSpec>;
+  /** File URL of the stored files' folder, ending in "/". */
+  filesUrl: string;
+  /** File URL of the caller's folder the files came from. */
+  sourceRoot: string;
+  /** File URL of the generated worker entry module. */
+  workerEntry: string;
+  /** The folder holding everything of this version. */
+  dir: string;
+  registeredAt: number;
+}
+
+interface Meta {
+  app_name: string;
+  version: string;
+  functions: FunctionSpec[];
+  source_root: string;
+  registered_at: number;
+}
+
+const workerMain = new URL("../sandbox/worker_main.ts", import.meta.url).href;
+
+/** The app versions this server holds. */
+export class AppStore {
+  readonly appsDir: string;
+  #versions = new Map<string, AppVersion>();
+  #latest = new Map<string, AppVersion>();
+
+  constructor(dataDir: string) {
+    this.appsDir = join(dataDir, "apps");
+  }
+
+  /** Reads every stored version; a folder without a readable meta.json is a half-written one. */
+  async load(): Promise<void> {
+    await Deno.mkdir(this.appsDir, { recursive: true, mode: 0o700 });
+    for await (const entry of Deno.readDir(this.appsDir)) {
+      if (!entry.isDirectory || entry.name.startsWith(".")) continue;
+      const dir = join(this.appsDir, entry.name);
+      const meta = JSON.parse(await Deno.readTextFile(join(dir, "meta.json"))) as Meta;
+      this.#add(toAppVersion(dir, meta));
+    }
+  }
+
+  has(version: string): boolean {
+    return this.#versions.has(version);
+  }
+
+  get(version: string): AppVersion | undefined {
+    return this.#versions.get(version);
+  }
+
+  /** The most recently registered version of an app. */
+  latest(name: string): AppVersion | undefined {
+    return this.#latest.get(name);
+  }
+
+  /** Writes a new version into a staging folder; `publish` makes it visible. */
+  async stage(request: RegisterAppRequest): Promise<StagedVersion> {
+    const dir = await Deno.makeTempDir({ dir: this.appsDir, prefix: ".staging-" });
+    for (const file of request.files) {
+      const path = join(dir, "files", file.path);
+      await Deno.mkdir(join(path, ".."), { recursive: true });
+      await Deno.writeFile(path, file.content);
+    }
+    const imports = request.functions.map((fn) => `import "./files/${fn.module}";`);
+    const entry = [`import ${JSON.stringify(workerMain)};`, ...new Set(imports)].join("\n") + "\n";
+    await Deno.writeTextFile(join(dir, "worker.ts"), entry);
+    const meta: Meta = {
+      app_name: request.app_name,
+      version: request.version,
+      functions: request.functions,
+      source_root: request.source_root,
+      registered_at: Date.now(),
+    };
+    return new StagedVersion(this, dir, meta);
+  }
+
+  /** Moves a staged version into place, atomically, and makes it the app's latest. */
+  async publish(staged: StagedVersion): Promise<AppVersion> {
+    const dir = join(this.appsDir, staged.meta.version);
+    await Deno.writeTextFile(join(staged.dir, "meta.json"), JSON.stringify(staged.meta));
+    await Deno.rename(staged.dir, dir);
+    const app = toAppVersion(dir, staged.meta);
+    this.#add(app);
+    return app;
+  }
+
+  #add(app: AppVersion): void {
+    this.#versions.set(app.version, app);
+    const latest = this.#latest.get(app.name);
+    if (!latest || latest.registeredAt <= app.registeredAt) this.#latest.set(app.name, app);
+  }
+}
+
+/** A version written to disk but not yet visible. */
+export class StagedVersion {
+  constructor(readonly store: AppStore, readonly dir: string, readonly meta: Meta) {}
+
+  /** The file URL of the staged files' folder. */
+  get filesUrl(): string {
+    return `file://${join(this.dir, "files")}/`;
+  }
+
+  /** Removes the staging folder (after a failed check). */
+  async discard(): Promise<void> {
+    await Deno.remove(this.dir, { recursive: true }).catch(() => {});
+  }
+}
+
+function toAppVersion(dir: string, meta: Meta): AppVersion {
+  return {
+    name: meta.app_name,
+    version: meta.version,
+    functions: new Map(meta.functions.map((fn) => [fn.name, fn])),
+    filesUrl: `file://${join(dir, "files")}/`,
+    sourceRoot: meta.source_root,
+    workerEntry: `file://${join(dir, "worker.ts")}`,
+    dir,
+    registeredAt: meta.registered_at,
+  };
+}

@@ -1,0 +1,118 @@
+/**
+ * Routes calls to the executor pool of their function (one pool per app version and function),
+ * applies per-function limits, and writes one log line per call.
+ */
+import { Code, StupidModalError } from "../wire/errors.ts";
+import type { CallOutcome } from "../sandbox/call_outcome.ts";
+import { ExecutorBudget } from "../sandbox/executor_budget.ts";
+import type { LogMessage } from "../sandbox/executor_messages.ts";
+import { ExecutorPool, type PoolCall } from "../sandbox/executor_pool.ts";
+import type { AppVersion } from "./app_store.ts";
+import { type Grants, workerPermissions } from "./grants.ts";
+
+/** Server-wide execution settings. */
+export interface SchedulerSettings {
+  grants: Grants;
+  cwd: string;
+  configPath: string;
+  runtimeRoot: string;
+  maxPayloadBytes: number;
+  maxExecutors: number;
+  maxExecutorsPerFunction: number;
+  defaultTimeoutMs: number;
+  defaultMemoryMb: number;
+  scaledownMs: number;
+  /** Where one line per call goes. */
+  log: (line: string) => void;
+}
+
+/** Runs calls on executor pools. */
+export class Scheduler {
+  #settings: SchedulerSettings;
+  #budget: ExecutorBudget;
+  #pools = new Map<string, ExecutorPool>();
+  #nextInput = 1;
+
+  constructor(settings: SchedulerSettings) {
+    this.#settings = settings;
+    this.#budget = new ExecutorBudget(settings.maxExecutors);
+  }
+
+  /** Submits one call; throws NOT_FOUND for an unknown function. */
+  submit(app: AppVersion, functionName: string, args: Uint8Array, onLog: (line: LogMessage) => void): PoolCall {
+    const spec = app.functions.get(functionName);
+    if (!spec) {
+      const known = [...app.functions.keys()].join(", ");
+      throw new StupidModalError(Code.NOT_FOUND, `app "${app.name}" has no function "${functionName}" (it has: ${known})`);
+    }
+    if (args.byteLength > this.#settings.maxPayloadBytes) {
+      throw new StupidModalError(
+        Code.RESOURCE_EXHAUSTED,
+        `arguments are ${args.byteLength} bytes, over the server's limit of ${this.#settings.maxPayloadBytes} bytes`,
+      );
+    }
+    const started = performance.now();
+    const call = this.#pool(app, functionName).submit({
+      id: this.#nextInput++,
+      args,
+      timeoutMs: spec.timeout_ms || this.#settings.defaultTimeoutMs,
+      onLog,
+    });
+    call.outcome.then((outcome) => this.#logCall(app, functionName, started, outcome));
+    return call;
+  }
+
+  /** Executors alive now. */
+  get executorCount(): number {
+    return this.#budget.used;
+  }
+
+  /** Stops every pool: waiting and running calls get `reason`, executors are killed. */
+  async close(reason: CallOutcome): Promise<void> {
+    const pools = [...this.#pools.values()];
+    this.#pools.clear();
+    await Promise.all(pools.map((pool) => pool.close(reason)));
+  }
+
+  #pool(app: AppVersion, functionName: string): ExecutorPool {
+    const key = `${app.version}/${functionName}`;
+    let pool = this.#pools.get(key);
+    if (pool) return pool;
+    const settings = this.#settings;
+    const spec = app.functions.get(functionName)!;
+    const permissions = workerPermissions(functionName, spec.permissions, settings.grants, settings.cwd);
+    const env: Record<string, string> = {};
+    for (const name of spec.permissions.env) {
+      const value = Deno.env.get(name);
+      if (value !== undefined) env[name] = value;
+    }
+    pool = new ExecutorPool({
+      init: {
+        t: "init",
+        entry: app.workerEntry,
+        functionName,
+        permissions,
+        bundleRoot: app.filesUrl,
+        sourceRoot: app.sourceRoot,
+        maxPayloadBytes: settings.maxPayloadBytes,
+      },
+      codeFolders: [settings.runtimeRoot, app.dir],
+      configPath: settings.configPath,
+      memoryMb: spec.memory_mb || settings.defaultMemoryMb,
+      env,
+    }, { maxExecutors: settings.maxExecutorsPerFunction, scaledownMs: settings.scaledownMs }, this.#budget);
+    this.#pools.set(key, pool);
+    return pool;
+  }
+
+  #logCall(app: AppVersion, functionName: string, started: number, outcome: CallOutcome): void {
+    const ms = (performance.now() - started).toFixed(1);
+    const result = outcome.failure ? `${Code[outcome.failure.code]}: ${firstLine(outcome.failure.message)}` : "ok";
+    this.#settings.log(`call ${app.name}.${functionName} ${ms}ms ${result}`);
+  }
+}
+
+function firstLine(text: string): string {
+  const line = text.split("\n")[0];
+  return line.length > 160 ? line.slice(0, 160) + "…" : line;
+}

@@ -1,0 +1,113 @@
+/** The server's settings, parsed from its command line, with `--help` documenting every flag. */
+import { parseArgs } from "node:util";
+
+/** Everything the server can be told. */
+export interface ServerConfig {
+  host: string;
+  port: number;
+  dataDir: string;
+  /** The bearer token; from STUPID_MODAL_TOKEN, or generated when unset. */
+  token?: string;
+  grantRead: string[];
+  grantWrite: string[];
+  grantNet: string[];
+  grantEnv: string[];
+  npmAllow: string[];
+  maxPayloadBytes: number;
+  maxExecutors: number;
+  maxExecutorsPerFunction: number;
+  defaultTimeoutMs: number;
+  defaultMemoryMb: number;
+  scaledownMs: number;
+  graceMs: number;
+  insecure: boolean;
+}
+
+/** The text of `--help`. */
+export const helpText = `Stupid Modal server: runs registered TypeScript functions in sandboxed executors.
+
+Usage: deno task server [flags]
+
+Listening
+  --host HOST                  address to listen on (default 127.0.0.1)
+  --port PORT                  port, 0 for any free one (default 50051)
+  --insecure                   allow a non-loopback --host without TLS (plaintext; not yet supported otherwise)
+
+Data and authentication
+  --data-dir DIR               where app versions and the generated token live (default .stupid-modal)
+                               The token is STUPID_MODAL_TOKEN if set; otherwise one is generated,
+                               written to DIR/token (owner-only) and printed once.
+
+Grants: the ceiling of what functions may ask for (none by default; repeat or comma-separate)
+  --grant-read PATH            let functions ask to read PATH
+  --grant-write PATH           let functions ask to write PATH
+  --grant-net HOST[:PORT]      let functions ask to connect to HOST
+  --grant-env NAME             let functions ask to read the server's variable NAME (NAME* for a prefix)
+  --npm-allow PACKAGE          let functions import the npm package PACKAGE (none by default)
+  The server's own data directory and code are never grantable.
+
+Limits
+  --max-payload-mb N           largest arguments or result of one call (default 64)
+  --max-executors N            executor processes alive at once, all functions together (default 16)
+  --max-executors-per-function N  executors of one function at once (default 4)
+  --default-timeout-ms N       a call's time limit when its function sets none (default 300000)
+  --default-memory-mb N        an executor's heap limit when its function sets none (default 512)
+  --scaledown-ms N             idle time before a warm executor stops (default 60000)
+  --grace-ms N                 on SIGINT/SIGTERM, how long in-flight calls may finish (default 10000)
+
+  --help                       show this text
+`;
+
+/** Parses the command line; throws with a clear message on a bad flag or value. */
+export function parseServerArgs(args: string[], env: { token?: string } = {}): ServerConfig | "help" {
+  const { values } = parseArgs({
+    args,
+    strict: true,
+    allowPositionals: false,
+    options: {
+      host: { type: "string", default: "127.0.0.1" },
+      port: { type: "string", default: "50051" },
+      "data-dir": { type: "string", default: ".stupid-modal" },
+      "grant-read": { type: "string", multiple: true, default: [] },
+      "grant-write": { type: "string", multiple: true, default: [] },
+      "grant-net": { type: "string", multiple: true, default: [] },
+      "grant-env": { type: "string", multiple: true, default: [] },
+      "npm-allow": { type: "string", multiple: true, default: [] },
+      "max-payload-mb": { type: "string", default: "64" },
+      "max-executors": { type: "string", default: "16" },
+      "max-executors-per-function": { type: "string", default: "4" },
+      "default-timeout-ms": { type: "string", default: "300000" },
+      "default-memory-mb": { type: "string", default: "512" },
+      "scaledown-ms": { type: "string", default: "60000" },
+      "grace-ms": { type: "string", default: "10000" },
+      insecure: { type: "boolean", default: false },
+      help: { type: "boolean", default: false },
+    },
+  });
+  if (values.help) return "help";
+  const list = (entries: string[]) => entries.flatMap((entry) => entry.split(",")).map((s) => s.trim()).filter(Boolean);
+  const number = (flag: keyof typeof values, min: number) => {
+    const value = Number(values[flag]);
+    if (!Number.isInteger(value) || value < min) throw new Error(`--${flag} must be an integer ≥ ${min}, got "${values[flag]}"`);
+    return value;
+  };
+  return {
+    host: values.host,
+    port: number("port", 0),
+    dataDir: values["data-dir"],
+    token: env.token || undefined,
+    grantRead: list(values["grant-read"]),
+    grantWrite: list(values["grant-write"]),
+    grantNet: list(values["grant-net"]),
+    grantEnv: list(values["grant-env"]),
+    npmAllow: list(values["npm-allow"]),
+    maxPayloadBytes: number("max-payload-mb", 1) * 1024 * 1024,
+    maxExecutors: number("max-executors", 1),
+    maxExecutorsPerFunction: number("max-executors-per-function", 1),
+    defaultTimeoutMs: number("default-timeout-ms", 1),
+    defaultMemoryMb: number("default-memory-mb", 16),
+    scaledownMs: number("scaledown-ms", 0),
+    graceMs: number("grace-ms", 0),
+    insecure: values.insecure,
+  };
+}

@@ -1,0 +1,109 @@
+/** Assembles and starts a server: store, scheduler, gRPC services, health and reflection. */
+import { resolve } from "node:path";
+import * as grpc from "@grpc/grpc-js";
+import { ReflectionService } from "@grpc/reflection";
+import { HealthImplementation } from "grpc-health-check";
+import { Code } from "../wire/errors.ts";
+import { packageDefinition, StupidModalService } from "../wire/proto.ts";
+import { failed } from "../sandbox/call_outcome.ts";
+import { AppStore } from "./app_store.ts";
+import { Authenticator, serverToken } from "./auth.ts";
+import { resolveGrants } from "./grants.ts";
+import { Scheduler } from "./scheduler.ts";
+import type { ServerConfig } from "./server_config.ts";
+import { stupidModalHandlers } from "./service.ts";
+
+/** A started server. */
+export interface RunningServer {
+  address: string;
+  port: number;
+  token: string;
+  /** Set when the token was generated and written to this file. */
+  tokenFile?: string;
+  /** Executors alive now. */
+  executorCount(): number;
+  /** Stops accepting, lets in-flight calls finish within the grace period, stops every executor. */
+  shutdown(): Promise<void>;
+}
+
+const runtimeRoot = resolve(new URL("../../", import.meta.url).pathname);
+const loopback = /^(127\.\d+\.\d+\.\d+|localhost|::1|\[::1\])$/;
+
+/** Starts a server as configured; `log` receives one line per call and lifecycle notes. */
+export async function startServer(config: ServerConfig, log: (line: string) => void = console.log): Promise<RunningServer> {
+  if (!loopback.test(config.host) && !config.insecure) {
+    throw new Error(`refusing to listen on ${config.host} without TLS; pass --insecure to accept plaintext on the network`);
+  }
+  if (config.insecure) log(`WARNING: --insecure: plaintext gRPC on ${config.host}; tokens and data travel unencrypted`);
+  const cwd = Deno.cwd();
+  const dataDir = resolve(cwd, config.dataDir);
+  await Deno.mkdir(dataDir, { recursive: true, mode: 0o700 });
+  const protectedPaths = [dataDir, ...["src", "server.ts", "client.ts", "mod.ts", "deno.json", "node_modules"].map((p) => resolve(runtimeRoot, p))];
+  const grants = resolveGrants(
+    { read: config.grantRead, write: config.grantWrite, net: config.grantNet, env: config.grantEnv },
+    cwd,
+    protectedPaths,
+  );
+  const store = new AppStore(dataDir);
+  await store.load().catch((err) => {
+    throw new Error(`cannot read the data directory ${dataDir}: ${err.message}`);
+  });
+  const { token, file: tokenFile } = await serverToken(config.token, dataDir);
+  const configPath = resolve(runtimeRoot, "deno.json");
+  const scheduler = new Scheduler({
+    grants,
+    cwd,
+    configPath,
+    runtimeRoot,
+    maxPayloadBytes: config.maxPayloadBytes,
+    maxExecutors: config.maxExecutors,
+    maxExecutorsPerFunction: config.maxExecutorsPerFunction,
+    defaultTimeoutMs: config.defaultTimeoutMs,
+    defaultMemoryMb: config.defaultMemoryMb,
+    scaledownMs: config.scaledownMs,
+    log,
+  });
+
+  const server = new grpc.Server({
+    "grpc.max_receive_message_length": config.maxPayloadBytes + 1024 * 1024,
+    "grpc.max_send_message_length": -1,
+  });
+  server.addService(StupidModalService, stupidModalHandlers({
+    auth: new Authenticator(token),
+    store,
+    scheduler,
+    policy: { grants, cwd, npmAllow: config.npmAllow, maxPayloadBytes: config.maxPayloadBytes, configPath },
+    log,
+  }));
+  const health = new HealthImplementation({ "": "SERVING", "stupidmodal.v1.StupidModal": "SERVING" });
+  health.addToServer(server);
+  new ReflectionService(packageDefinition).addToServer(server);
+
+  const host = config.host.includes(":") && !config.host.startsWith("[") ? `[${config.host}]` : config.host;
+  const port = await new Promise<number>((done, fail) =>
+    server.bindAsync(`${host}:${config.port}`, grpc.ServerCredentials.createInsecure(), (err, port) => err ? fail(err) : done(port))
+  );
+
+  let stopping: Promise<void> | undefined;
+  const shutdown = () =>
+    stopping ??= (async () => {
+      health.setStatus("", "NOT_SERVING");
+      health.setStatus("stupidmodal.v1.StupidModal", "NOT_SERVING");
+      let timer: number | undefined;
+      const drained = new Promise<void>((done) => server.tryShutdown(() => done()));
+      const grace = new Promise<void>((done) => timer = setTimeout(done, config.graceMs));
+      await Promise.race([drained, grace]);
+      clearTimeout(timer);
+      await scheduler.close(failed(Code.UNAVAILABLE, "the server is shutting down"));
+      server.forceShutdown();
+    })();
+
+  return {
+    address: `${host}:${port}`,
+    port,
+    token,
+    tokenFile,
+    executorCount: () => scheduler.executorCount,
+    shutdown,
+  };
+}

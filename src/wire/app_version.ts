@@ -1,0 +1,25 @@
+/** The content hash that names an app version (see RegisterAppRequest.version in the proto). */
+import type { FunctionSpec, SourceFile } from "./proto.ts";
+
+/** Lowercase hex SHA-256 of the files and function specs, independent of their order. */
+export async function appVersion(files: SourceFile[], functions: FunctionSpec[]): Promise<string> {
+  const lines: string[] = [];
+  for (const file of [...files].sort((a, b) => compare(a.path, b.path))) {
+    lines.push(`file\0${file.path}\0${await sha256Hex(file.content)}\n`);
+  }
+  for (const spec of [...functions].sort((a, b) => compare(a.name, b.name))) {
+    const { read, write, net, env } = spec.permissions;
+    const fields = [spec.name, spec.module, { read, write, net, env }, spec.timeout_ms, spec.memory_mb];
+    lines.push(`fn\0${JSON.stringify(fields)}\n`);
+  }
+  return await sha256Hex(new TextEncoder().encode(lines.join("")));
+}
+
+async function sha256Hex(bytes: Uint8Array): Promise<string> {
+  const digest = await crypto.subtle.digest("SHA-256", bytes as Uint8Array<ArrayBuffer>);
+  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+function compare(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}

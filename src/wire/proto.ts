@@ -1,0 +1,117 @@
+/** The `stupidmodal.v1` contract loaded for grpc-js, with TypeScript shapes of its messages. */
+import * as grpc from "@grpc/grpc-js";
+import * as protoLoader from "@grpc/proto-loader";
+import descriptor from "./stupid_modal.json" with { type: "json" };
+
+/** proto-loader options shared by server and client: numbers as JS numbers, oneofs named. */
+const loaderOptions: protoLoader.Options = {
+  keepCase: true,
+  longs: Number,
+  enums: Number,
+  defaults: true,
+  oneofs: true,
+};
+
+/** The package definition, also given to server reflection. */
+export const packageDefinition = protoLoader.fromJSON(descriptor, loaderOptions);
+
+// deno-lint-ignore no-explicit-any
+const loaded = grpc.loadPackageDefinition(packageDefinition) as any;
+
+/** The StupidModal service definition and its generated client constructor. */
+export const StupidModalService: grpc.ServiceDefinition = loaded.stupidmodal.v1.StupidModal.service;
+export const StupidModalClient: grpc.ServiceClientConstructor = loaded.stupidmodal.v1.StupidModal;
+
+/** A function's sandbox permissions, as on the wire. */
+export interface PermissionsMessage {
+  read: string[];
+  write: string[];
+  net: string[];
+  env: string[];
+}
+
+/** One function of an app version, as on the wire. */
+export interface FunctionSpec {
+  name: string;
+  module: string;
+  permissions: PermissionsMessage;
+  timeout_ms: number;
+  memory_mb: number;
+}
+
+/** One shipped source file. */
+export interface SourceFile {
+  path: string;
+  content: Uint8Array;
+}
+
+/** RegisterApp's request. */
+export interface RegisterAppRequest {
+  app_name: string;
+  version: string;
+  files: SourceFile[];
+  functions: FunctionSpec[];
+  source_root: string;
+}
+
+/** A user exception, as on the wire. */
+export interface RemoteErrorInfo {
+  name: string;
+  message: string;
+  stack: string;
+  cause: Uint8Array;
+}
+
+/** Why a call failed, as on the wire. */
+export interface Failure {
+  code: number;
+  message: string;
+  remote?: RemoteErrorInfo | null;
+}
+
+/** One call on the session stream. */
+export interface CallMessage {
+  call_id: number;
+  version: string;
+  app_name: string;
+  function: string;
+  args: Uint8Array;
+}
+
+/** One call's outcome on the session stream. */
+export interface OutputMessage {
+  call_id: number;
+  value?: Uint8Array;
+  failure?: Failure | null;
+  outcome?: "value" | "failure";
+}
+
+/** One line a remote function printed. */
+export interface LogLineMessage {
+  call_id: number;
+  stream: LogStream;
+  text: string;
+}
+
+/** Where a remote log line was printed: 0 stdout, 1 stderr. */
+export type LogStream = 0 | 1;
+
+/** Caller to server on the session stream. */
+export interface SessionRequest {
+  calls: CallMessage[];
+  cancels: { call_id: number }[];
+}
+
+/** Server to caller on the session stream. */
+export interface SessionResponse {
+  outputs: OutputMessage[];
+  logs: LogLineMessage[];
+}
+
+/** Invoke's request. */
+export interface InvokeRequest {
+  version: string;
+  app_name: string;
+  function: string;
+  args: Uint8Array;
+}
