@@ -10,7 +10,7 @@ import { decodeValue, encodeValue } from "./src/wire/codec.ts";
 import { Code, StupidModalError } from "./src/wire/errors.ts";
 import { type RegisterAppRequest, StupidModalClient } from "./src/wire/proto.ts";
 import { assertTransferable } from "./src/wire/transferable.ts";
-import { type ConnectionOptions, connectionSettings, type ConnectionSettings } from "./src/sdk/connection_settings.ts";
+import { type ConnectionOptions, type ConnectionSettings, connectionSettings } from "./src/sdk/connection_settings.ts";
 import { type LogHandler, Session } from "./src/sdk/session.ts";
 
 export type { ConnectionOptions } from "./src/sdk/connection_settings.ts";
@@ -99,12 +99,16 @@ export class Client {
     }
     const onLog: LogHandler = (line) =>
       this.#onLog({ function: target.functionName, stream: line.stream === 1 ? "stderr" : "stdout", text: line.text });
-    const value = await this.#session.call({
-      version: target.version ?? "",
-      app_name: target.appName ?? "",
-      function: target.functionName,
-      args: encoded,
-    }, onLog, signal);
+    const value = await this.#session.call(
+      {
+        version: target.version ?? "",
+        app_name: target.appName ?? "",
+        function: target.functionName,
+        args: encoded,
+      },
+      onLog,
+      signal,
+    );
     return decodeValue(value, "result");
   }
 

@@ -42,7 +42,7 @@ export class ExecutorPool implements Evictable {
   #idle: ExecutorProcess[] = [];
   #live = new Set<ExecutorProcess>();
   #unusable = new WeakSet<ExecutorProcess>();
-  #idleTimers = new Map<ExecutorProcess, number>();
+  #idleTimers = new Map<ExecutorProcess, ReturnType<typeof setTimeout>>();
   #starting = 0;
   #closed = false;
 

@@ -157,7 +157,10 @@ export class ExecutorProcess {
 
   #exitOutcome(status: Deno.CommandStatus): CallOutcome {
     if (status.code === outOfMemoryStatus || /out of memory|heap limit/i.test(this.#stderrTail)) {
-      return failed(Code.RESOURCE_EXHAUSTED, `out of memory: the function exceeded its ${this.#memoryMb} MB heap limit`);
+      return failed(
+        Code.RESOURCE_EXHAUSTED,
+        `out of memory: the function exceeded its ${this.#memoryMb} MB heap limit`,
+      );
     }
     const tail = this.#stderrTail.trim().split("\n").slice(-3).join(" | ");
     return failed(Code.INTERNAL, `executor exited unexpectedly (status ${status.code}${tail ? `: ${tail}` : ""})`);

@@ -62,9 +62,7 @@ export class App {
 
   async #callRemote(functionName: string, args: unknown[]): Promise<unknown> {
     const client = await this.#connect();
-    this.#version ??= bundleApp(this.name, appFunctions(this.name)).then((bundle) =>
-      client.registerApp(bundle)
-    );
+    this.#version ??= bundleApp(this.name, appFunctions(this.name)).then((bundle) => client.registerApp(bundle));
     const version = await this.#version.catch((err) => {
       this.#version = undefined;
       throw err;

@@ -6,8 +6,7 @@
  */
 import process from "node:process";
 
-const mayRead = (name: string) =>
-  Deno.permissions.querySync({ name: "env", variable: name }).state === "granted";
+const mayRead = (name: string) => Deno.permissions.querySync({ name: "env", variable: name }).state === "granted";
 
 if (!mayRead("GRPC_VERBOSITY")) {
   const readable = new Proxy({} as Record<string, string | undefined>, {

@@ -32,9 +32,9 @@ export function remoteFunction<Args extends unknown[], Result>(
   return {
     name: fn.name,
     remote: (...args: Args) => callRemote(fn.name, args) as Promise<Awaited<Result>>,
-    local: async (...args: Args) => {
+    local: async (...args: Args): Promise<Awaited<Result>> => {
       try {
-        return await fn.implementation(...args) as Awaited<Result>;
+        return await (fn.implementation(...args) as Result);
       } catch (err) {
         throw explainLocalFailure(fn, err);
       }

@@ -6,13 +6,7 @@
  */
 import type * as grpc from "@grpc/grpc-js";
 import { Code, StupidModalError } from "../wire/errors.ts";
-import type {
-  CallMessage,
-  LogLineMessage,
-  OutputMessage,
-  SessionRequest,
-  SessionResponse,
-} from "../wire/proto.ts";
+import type { CallMessage, LogLineMessage, OutputMessage, SessionRequest, SessionResponse } from "../wire/proto.ts";
 import { failureToError } from "./failure.ts";
 
 /** Receives a remote function's printed lines while its call runs. */

@@ -72,7 +72,9 @@ async function checkRequest(request: RegisterAppRequest, policy: RegistrationPol
     if (!/^[A-Za-z_$][\w$]*$/.test(fn.name)) throw invalid(`function name "${fn.name}" is not an identifier`);
     if (names.has(fn.name)) throw invalid(`two functions are named "${fn.name}"`);
     names.add(fn.name);
-    if (!paths.has(fn.module)) throw invalid(`function "${fn.name}" is defined in "${fn.module}", which was not shipped`);
+    if (!paths.has(fn.module)) {
+      throw invalid(`function "${fn.name}" is defined in "${fn.module}", which was not shipped`);
+    }
     workerPermissions(fn.name, fn.permissions, policy.grants, policy.cwd);
   }
   for (const file of request.files) checkImports(file.path, new TextDecoder().decode(file.content), paths, policy);

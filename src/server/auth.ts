@@ -34,7 +34,10 @@ export class Authenticator {
     const header = metadata.get("authorization")[0];
     const presented = typeof header === "string" && header.startsWith("Bearer ") ? header.slice(7) : undefined;
     if (presented === undefined) {
-      throw new StupidModalError(Code.UNAUTHENTICATED, "missing bearer token (metadata `authorization: Bearer <token>`)");
+      throw new StupidModalError(
+        Code.UNAUTHENTICATED,
+        "missing bearer token (metadata `authorization: Bearer <token>`)",
+      );
     }
     if (!timingSafeEqual(digest(presented), this.#digest)) {
       throw new StupidModalError(Code.UNAUTHENTICATED, "wrong token");

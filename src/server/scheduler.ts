@@ -43,7 +43,10 @@ export class Scheduler {
     const spec = app.functions.get(functionName);
     if (!spec) {
       const known = [...app.functions.keys()].join(", ");
-      throw new StupidModalError(Code.NOT_FOUND, `app "${app.name}" has no function "${functionName}" (it has: ${known})`);
+      throw new StupidModalError(
+        Code.NOT_FOUND,
+        `app "${app.name}" has no function "${functionName}" (it has: ${known})`,
+      );
     }
     if (args.byteLength > this.#settings.maxPayloadBytes) {
       throw new StupidModalError(
@@ -86,21 +89,25 @@ export class Scheduler {
       const value = Deno.env.get(name);
       if (value !== undefined) env[name] = value;
     }
-    pool = new ExecutorPool({
-      init: {
-        t: "init",
-        entry: app.workerEntry,
-        functionName,
-        permissions,
-        bundleRoot: app.filesUrl,
-        sourceRoot: app.sourceRoot,
-        maxPayloadBytes: settings.maxPayloadBytes,
+    pool = new ExecutorPool(
+      {
+        init: {
+          t: "init",
+          entry: app.workerEntry,
+          functionName,
+          permissions,
+          bundleRoot: app.filesUrl,
+          sourceRoot: app.sourceRoot,
+          maxPayloadBytes: settings.maxPayloadBytes,
+        },
+        codeFolders: [settings.runtimeRoot, app.dir],
+        configPath: settings.configPath,
+        memoryMb: spec.memory_mb || settings.defaultMemoryMb,
+        env,
       },
-      codeFolders: [settings.runtimeRoot, app.dir],
-      configPath: settings.configPath,
-      memoryMb: spec.memory_mb || settings.defaultMemoryMb,
-      env,
-    }, { maxExecutors: settings.maxExecutorsPerFunction, scaledownMs: settings.scaledownMs }, this.#budget);
+      { maxExecutors: settings.maxExecutorsPerFunction, scaledownMs: settings.scaledownMs },
+      this.#budget,
+    );
     this.#pools.set(key, pool);
     return pool;
   }

@@ -88,7 +88,9 @@ export function parseServerArgs(args: string[], env: { token?: string } = {}): S
   const list = (entries: string[]) => entries.flatMap((entry) => entry.split(",")).map((s) => s.trim()).filter(Boolean);
   const number = (flag: keyof typeof values, min: number) => {
     const value = Number(values[flag]);
-    if (!Number.isInteger(value) || value < min) throw new Error(`--${flag} must be an integer ≥ ${min}, got "${values[flag]}"`);
+    if (!Number.isInteger(value) || value < min) {
+      throw new Error(`--${flag} must be an integer ≥ ${min}, got "${values[flag]}"`);
+    }
     return value;
   };
   return {

@@ -1,5 +1,5 @@
 /** The StupidModal gRPC service: registration, unary Invoke, and the multiplexed Session stream. */
-import type * as grpc from "@grpc/grpc-js";
+import * as grpc from "@grpc/grpc-js";
 import { Code, StupidModalError } from "../wire/errors.ts";
 import type {
   CallMessage,
@@ -38,7 +38,9 @@ export function stupidModalHandlers(context: ServiceContext): grpc.UntypedServic
   const findApp = (version: string, appName: string): AppVersion => {
     const app = version ? store.get(version) : store.latest(appName);
     if (app) return app;
-    if (!version && !appName) throw new StupidModalError(Code.INVALID_ARGUMENT, "a call names no app version and no app");
+    if (!version && !appName) {
+      throw new StupidModalError(Code.INVALID_ARGUMENT, "a call names no app version and no app");
+    }
     throw new StupidModalError(
       Code.NOT_FOUND,
       version ? `no app version ${version} is registered` : `no app named "${appName}" is registered`,
@@ -160,5 +162,9 @@ function unary<T>(callback: Callback<T>, body: () => T | Promise<T>): void {
 function asStatus(err: unknown): grpc.ServiceError {
   const error = StupidModalError.from(err);
   const code = error.code === Code.UNKNOWN && !(err instanceof StupidModalError) ? Code.INTERNAL : error.code;
-  return Object.assign(new Error(error.message), { code, details: error.message, metadata: undefined as never });
+  return Object.assign(new Error(error.message), {
+    code: code as number as grpc.status,
+    details: error.message,
+    metadata: new grpc.Metadata(),
+  });
 }

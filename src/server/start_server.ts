@@ -30,15 +30,23 @@ const runtimeRoot = resolve(new URL("../../", import.meta.url).pathname);
 const loopback = /^(127\.\d+\.\d+\.\d+|localhost|::1|\[::1\])$/;
 
 /** Starts a server as configured; `log` receives one line per call and lifecycle notes. */
-export async function startServer(config: ServerConfig, log: (line: string) => void = console.log): Promise<RunningServer> {
+export async function startServer(
+  config: ServerConfig,
+  log: (line: string) => void = console.log,
+): Promise<RunningServer> {
   if (!loopback.test(config.host) && !config.insecure) {
-    throw new Error(`refusing to listen on ${config.host} without TLS; pass --insecure to accept plaintext on the network`);
+    throw new Error(
+      `refusing to listen on ${config.host} without TLS; pass --insecure to accept plaintext on the network`,
+    );
   }
   if (config.insecure) log(`WARNING: --insecure: plaintext gRPC on ${config.host}; tokens and data travel unencrypted`);
   const cwd = Deno.cwd();
   const dataDir = resolve(cwd, config.dataDir);
   await Deno.mkdir(dataDir, { recursive: true, mode: 0o700 });
-  const protectedPaths = [dataDir, ...["src", "server.ts", "client.ts", "mod.ts", "deno.json", "node_modules"].map((p) => resolve(runtimeRoot, p))];
+  const protectedPaths = [
+    dataDir,
+    ...["src", "server.ts", "client.ts", "mod.ts", "deno.json", "node_modules"].map((p) => resolve(runtimeRoot, p)),
+  ];
   const grants = resolveGrants(
     { read: config.grantRead, write: config.grantWrite, net: config.grantNet, env: config.grantEnv },
     cwd,
@@ -68,20 +76,27 @@ export async function startServer(config: ServerConfig, log: (line: string) => v
     "grpc.max_receive_message_length": config.maxPayloadBytes + 1024 * 1024,
     "grpc.max_send_message_length": -1,
   });
-  server.addService(StupidModalService, stupidModalHandlers({
-    auth: new Authenticator(token),
-    store,
-    scheduler,
-    policy: { grants, cwd, npmAllow: config.npmAllow, maxPayloadBytes: config.maxPayloadBytes, configPath },
-    log,
-  }));
+  server.addService(
+    StupidModalService,
+    stupidModalHandlers({
+      auth: new Authenticator(token),
+      store,
+      scheduler,
+      policy: { grants, cwd, npmAllow: config.npmAllow, maxPayloadBytes: config.maxPayloadBytes, configPath },
+      log,
+    }),
+  );
   const health = new HealthImplementation({ "": "SERVING", "stupidmodal.v1.StupidModal": "SERVING" });
   health.addToServer(server);
   new ReflectionService(packageDefinition).addToServer(server);
 
   const host = config.host.includes(":") && !config.host.startsWith("[") ? `[${config.host}]` : config.host;
   const port = await new Promise<number>((done, fail) =>
-    server.bindAsync(`${host}:${config.port}`, grpc.ServerCredentials.createInsecure(), (err, port) => err ? fail(err) : done(port))
+    server.bindAsync(
+      `${host}:${config.port}`,
+      grpc.ServerCredentials.createInsecure(),
+      (err, port) => err ? fail(err) : done(port),
+    )
   );
 
   let stopping: Promise<void> | undefined;
@@ -89,7 +104,7 @@ export async function startServer(config: ServerConfig, log: (line: string) => v
     stopping ??= (async () => {
       health.setStatus("", "NOT_SERVING");
       health.setStatus("stupidmodal.v1.StupidModal", "NOT_SERVING");
-      let timer: number | undefined;
+      let timer: ReturnType<typeof setTimeout> | undefined;
       const drained = new Promise<void>((done) => server.tryShutdown(() => done()));
       const grace = new Promise<void>((done) => timer = setTimeout(done, config.graceMs));
       await Promise.race([drained, grace]);

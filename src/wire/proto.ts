@@ -13,7 +13,10 @@ const loaderOptions: protoLoader.Options = {
 };
 
 /** The package definition, also given to server reflection. */
-export const packageDefinition = protoLoader.fromJSON(descriptor, loaderOptions);
+export const packageDefinition = protoLoader.fromJSON(
+  descriptor as Parameters<typeof protoLoader.fromJSON>[0],
+  loaderOptions,
+);
 
 // deno-lint-ignore no-explicit-any
 const loaded = grpc.loadPackageDefinition(packageDefinition) as any;

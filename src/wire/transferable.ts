@@ -31,7 +31,10 @@ function walk(value: unknown, path: string, seen: Set<object>): void {
   const proto = Object.getPrototypeOf(object);
   if (!dataPrototypes.has(proto)) {
     const name = proto?.constructor?.name ?? "unknown";
-    fail(path, `is an instance of ${name}: only plain objects, arrays, Map, Set, Date, RegExp and typed arrays travel (class instances would lose their prototype)`);
+    fail(
+      path,
+      `is an instance of ${name}: only plain objects, arrays, Map, Set, Date, RegExp and typed arrays travel (class instances would lose their prototype)`,
+    );
   }
   if (object instanceof Map) {
     for (const [key, item] of object) {

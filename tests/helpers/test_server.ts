@@ -1,0 +1,119 @@
+/**
+ * Starts the real server (`server.ts`) as a subprocess on a free loopback port with its own data
+ * directory, for end-to-end tests; `stop()` ends it and checks that no executor outlives it.
+ */
+import { assertEquals } from "node:assert/strict";
+
+const serverPath = new URL("../../server.ts", import.meta.url).pathname;
+const repoRoot = new URL("../../", import.meta.url).pathname;
+
+/** A running test server. */
+export interface TestServer {
+  address: string;
+  token: string;
+  dataDir: string;
+  process: Deno.ChildProcess;
+  /** Every line the server printed so far. */
+  output: string[];
+  /** Resolves when a printed line matches. */
+  waitForLine(pattern: RegExp): Promise<string>;
+  /** SIGTERM, wait for exit, check no executor process is left, remove the data directory. */
+  stop(): Promise<void>;
+}
+
+/** Starts a server with extra flags; the token is random unless given. */
+export async function startTestServer(flags: string[] = [], options: { token?: string } = {}): Promise<TestServer> {
+  const dataDir = await Deno.makeTempDir({ prefix: "stupid-modal-test-" });
+  const token = options.token ?? crypto.randomUUID();
+  const process = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--no-prompt",
+      "--allow-read",
+      "--allow-write",
+      "--allow-net",
+      "--allow-env",
+      "--allow-run",
+      "--allow-sys",
+      serverPath,
+      "--port=0",
+      `--data-dir=${dataDir}`,
+      ...flags,
+    ],
+    cwd: repoRoot,
+    env: { STUPID_MODAL_TOKEN: token, NO_COLOR: "1" },
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const output: string[] = [];
+  const waiters: { pattern: RegExp; resolve: (line: string) => void }[] = [];
+  const collect = async (stream: ReadableStream<Uint8Array>) => {
+    let buffered = "";
+    for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
+      buffered += chunk;
+      const lines = buffered.split("\n");
+      buffered = lines.pop()!;
+      for (const line of lines) {
+        output.push(line);
+        for (const waiter of waiters.splice(0)) {
+          if (waiter.pattern.test(line)) waiter.resolve(line);
+          else waiters.push(waiter);
+        }
+      }
+    }
+  };
+  const collected = Promise.all([collect(process.stdout), collect(process.stderr)]);
+  const waitForLine = (pattern: RegExp) => {
+    const seen = output.find((line) => pattern.test(line));
+    if (seen) return Promise.resolve(seen);
+    return new Promise<string>((resolve) => waiters.push({ pattern, resolve }));
+  };
+  const exited = process.status;
+  const listening = await Promise.race([
+    waitForLine(/^listening on /),
+    exited.then((status) => {
+      throw new Error(`server exited with ${status.code} before listening:\n${output.join("\n")}`);
+    }),
+  ]);
+  const address = listening.replace("listening on ", "").trim();
+  return {
+    address,
+    token,
+    dataDir,
+    process,
+    output,
+    waitForLine,
+    async stop() {
+      try {
+        process.kill("SIGTERM");
+      } catch {
+        // Already gone.
+      }
+      await exited;
+      await collected;
+      assertEquals(await executorsOf(dataDir), [], "executor processes outlived the server");
+      await Deno.remove(dataDir, { recursive: true });
+    },
+  };
+}
+
+/** Points apps in this process at a server (App reads these when it connects). */
+export function useServer(server: TestServer): void {
+  Deno.env.set("STUPID_MODAL_SERVER", server.address);
+  Deno.env.set("STUPID_MODAL_TOKEN", server.token);
+}
+
+/** Pids of live executor processes of the server with this data directory (orphans included). */
+export async function executorsOf(dataDir: string): Promise<number[]> {
+  const found: number[] = [];
+  for await (const entry of Deno.readDir("/proc")) {
+    if (!/^\d+$/.test(entry.name)) continue;
+    try {
+      const cmdline = await Deno.readTextFile(`/proc/${entry.name}/cmdline`);
+      if (cmdline.includes("executor_main.ts") && cmdline.includes(dataDir)) found.push(Number(entry.name));
+    } catch {
+      // The process ended while we looked.
+    }
+  }
+  return found;
+}
