@@ -2,7 +2,7 @@
  * Starts the real server (`server.ts`) as a subprocess on a free loopback port with its own data
  * directory, for end-to-end tests; `stop()` ends it and checks that no executor outlives it.
  */
-import { assertEquals } from "node:assert/strict";
+import { deepStrictEqual } from "node:assert/strict";
 
 const serverPath = new URL("../../server.ts", import.meta.url).pathname;
 const repoRoot = new URL("../../", import.meta.url).pathname;
@@ -91,7 +91,7 @@ export async function startTestServer(flags: string[] = [], options: { token?: s
       }
       await exited;
       await collected;
-      assertEquals(await executorsOf(dataDir), [], "executor processes outlived the server");
+      deepStrictEqual(await executorsOf(dataDir), [], "executor processes outlived the server");
       await Deno.remove(dataDir, { recursive: true });
     },
   };
