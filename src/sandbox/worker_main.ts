@@ -76,10 +76,17 @@ function remoteError(err: unknown): RemoteErrorData {
   const error = err instanceof Error ? err : new Error(`non-Error value thrown: ${Deno.inspect(err)}`);
   return {
     name: error.name,
-    message: error.message,
+    message: error instanceof Deno.errors.NotCapable ? sandboxHint(error.message) : error.message,
     stack: callerPaths(error.stack ?? ""),
     cause: error.cause === undefined ? new Uint8Array() : encodeCause(error.cause),
   };
+}
+
+/** Deno suggests a flag; in the sandbox the fix is the function's `permissions` option. */
+function sandboxHint(message: string): string {
+  const kind = /--allow-(\w+)/.exec(message)?.[1];
+  const base = message.replace(/, run again with.*$/, "");
+  return kind ? `${base}: the function did not ask for it (add it to the function's permissions.${kind})` : base;
 }
 
 function encodeCause(cause: unknown): Uint8Array {
@@ -94,9 +101,13 @@ function encodeCause(cause: unknown): Uint8Array {
   }
 }
 
-/** Rewrites stored file URLs in a stack to the caller's own file URLs. */
+const sandboxFolder = new URL("./", import.meta.url).href;
+
+/** Rewrites stored file URLs in a stack to the caller's own, and drops the runtime's frames. */
 function callerPaths(stack: string): string {
-  return init ? stack.replaceAll(init.bundleRoot, init.sourceRoot) : stack;
+  const lines = stack.split("\n").filter((line) => !line.includes("(ext:") && !line.includes(sandboxFolder));
+  const text = lines.join("\n");
+  return init ? text.replaceAll(init.bundleRoot, init.sourceRoot) : text;
 }
 
 function captureConsole(): void {

@@ -80,12 +80,16 @@ export class Session {
     const stream = this.#open();
     this.#stream = stream;
     stream.on("data", (response: SessionResponse) => this.#receive(response));
+    // A stream is retired only with nothing outstanding, so calls pending when a stream ends or
+    // fails belong to it only if it is still the current one.
     stream.on("error", (err: unknown) => {
-      if (this.#stream === stream) this.#stream = undefined;
+      if (this.#stream !== stream) return;
+      this.#stream = undefined;
       this.#failAll(this.#describeError(err));
     });
     stream.on("end", () => {
-      if (this.#stream === stream) this.#stream = undefined;
+      if (this.#stream !== stream) return;
+      this.#stream = undefined;
       this.#failAll(new StupidModalError(Code.UNAVAILABLE, "the server ended the session"));
     });
     return stream;
