@@ -1,7 +1,45 @@
-/** Reads processes' resident memory and finds a server's executors, from Linux's /proc. */
+/**
+ * Processes' resident memory and a server's executors, as `ps` reports them. Deno 2.9 lets no
+ * script read anything under /proc without --allow-all, which `deno task bench` does not grant;
+ * `ps` reads the same kernel counters (its RSS equals VmRSS of /proc/PID/status).
+ */
+
+/** One line of the process table. */
+export interface ProcessInfo {
+  pid: number;
+  ppid: number;
+  /** Resident set size in MiB. */
+  rssMib: number;
+  /** The full command line. */
+  args: string;
+}
 
 /**
- * Resident set size of a process in MiB (VmRSS of /proc/PID/status).
+ * Every process visible to this user.
+ *
+ * @example
+ * ```ts
+ * const mine = (await processTable()).find((p) => p.pid === Deno.pid);
+ * ```
+ */
+export async function processTable(): Promise<ProcessInfo[]> {
+  const output = await new Deno.Command("ps", {
+    args: ["-e", "-o", "pid=,ppid=,rss=,args="],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  if (!output.success) throw new Error(`ps failed: ${new TextDecoder().decode(output.stderr)}`);
+  const processes: ProcessInfo[] = [];
+  for (const line of new TextDecoder().decode(output.stdout).split("\n")) {
+    const match = /^\s*(\d+)\s+(\d+)\s+(\d+)\s+(.*)$/.exec(line);
+    if (!match) continue;
+    processes.push({ pid: Number(match[1]), ppid: Number(match[2]), rssMib: Number(match[3]) / 1024, args: match[4] });
+  }
+  return processes;
+}
+
+/**
+ * Resident set size of a live process in MiB.
  *
  * @example
  * ```ts
@@ -9,32 +47,36 @@
  * ```
  */
 export async function residentMib(pid: number): Promise<number> {
-  const status = await Deno.readTextFile(`/proc/${pid}/status`);
-  const match = /^VmRSS:\s+(\d+) kB$/m.exec(status);
-  if (!match) throw new Error(`no VmRSS in /proc/${pid}/status`);
-  return Number(match[1]) / 1024;
+  const found = (await processTable()).find((process) => process.pid === pid);
+  if (!found) throw new Error(`process ${pid} is not running`);
+  return found.rssMib;
 }
 
 /**
- * Pids of the executor processes a server process started: its children running executor_main.ts.
+ * The executor processes a server process started: its children running executor_main.ts.
  *
  * @example
  * ```ts
- * const pids = await executorsOf(serverPid);
+ * const executors = await executorsOf(serverPid);
  * ```
  */
-export async function executorsOf(serverPid: number): Promise<number[]> {
-  const found: number[] = [];
-  for await (const entry of Deno.readDir("/proc")) {
-    if (!/^\d+$/.test(entry.name)) continue;
-    try {
-      const status = await Deno.readTextFile(`/proc/${entry.name}/status`);
-      if (Number(/^PPid:\s+(\d+)$/m.exec(status)?.[1]) !== serverPid) continue;
-      const cmdline = await Deno.readTextFile(`/proc/${entry.name}/cmdline`);
-      if (cmdline.includes("executor_main.ts")) found.push(Number(entry.name));
-    } catch {
-      // The process ended while we looked.
-    }
-  }
-  return found;
+export async function executorsOf(serverPid: number): Promise<ProcessInfo[]> {
+  return (await processTable()).filter((process) =>
+    process.ppid === serverPid && process.args.includes("executor_main.ts")
+  );
+}
+
+/**
+ * Executor processes whose command line names `dataDir` (their app folders lie inside it),
+ * whoever their parent is now: once the server is gone, any such process is a leftover.
+ *
+ * @example
+ * ```ts
+ * for (const { pid } of await executorsUsing(dataDir)) Deno.kill(pid, "SIGKILL");
+ * ```
+ */
+export async function executorsUsing(dataDir: string): Promise<ProcessInfo[]> {
+  return (await processTable()).filter((process) =>
+    process.args.includes("executor_main.ts") && process.args.includes(dataDir)
+  );
 }

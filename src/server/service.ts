@@ -26,6 +26,8 @@ export interface ServiceContext {
   policy: RegistrationPolicy;
   /** Server-side failures that are not the caller's (bugs) are logged here. */
   log: (line: string) => void;
+  /** Open sessions, each by a function that flushes and ends it (used at shutdown). */
+  openSessions: Set<() => void>;
 }
 
 type Callback<T> = grpc.sendUnaryData<T>;
@@ -133,8 +135,15 @@ export function stupidModalHandlers(context: ServiceContext): grpc.UntypedServic
         ended = true;
         finishIfDone();
       });
+      const endNow = () => {
+        writer.flush();
+        if (!stream.writableEnded) stream.end();
+      };
+      context.openSessions.add(endNow);
+      stream.on("close", () => context.openSessions.delete(endNow));
       const cancelAll = () => {
         ended = true;
+        context.openSessions.delete(endNow);
         for (const call of running.values()) call.cancel();
       };
       stream.on("cancelled", cancelAll);

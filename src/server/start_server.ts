@@ -76,6 +76,7 @@ export async function startServer(
     "grpc.max_receive_message_length": config.maxPayloadBytes + 1024 * 1024,
     "grpc.max_send_message_length": -1,
   });
+  const openSessions = new Set<() => void>();
   server.addService(
     StupidModalService,
     stupidModalHandlers({
@@ -84,6 +85,7 @@ export async function startServer(
       scheduler,
       policy: { grants, cwd, npmAllow: config.npmAllow, maxPayloadBytes: config.maxPayloadBytes, configPath },
       log,
+      openSessions,
     }),
   );
   const health = new HealthImplementation({ "": "SERVING", "stupidmodal.v1.StupidModal": "SERVING" });
@@ -110,6 +112,9 @@ export async function startServer(
       await Promise.race([drained, grace]);
       clearTimeout(timer);
       await scheduler.close(failed(Code.UNAVAILABLE, "the server is shutting down"));
+      // Outputs of the calls just failed are written, then each session ends cleanly.
+      for (const endSession of openSessions) endSession();
+      await new Promise((done) => setTimeout(done, 0));
       server.forceShutdown();
     })();
 

@@ -1,0 +1,79 @@
+/** A caller that hangs up cancels its calls; SIGTERM finishes or cancels calls and leaves no process. */
+import { equal, match, ok, rejects } from "node:assert/strict";
+import { Code, type StupidModalError } from "../mod.ts";
+import { executorsOf, startTestServer, useServer } from "./helpers/test_server.ts";
+import { app, remoteLines, sleepy, spinForever } from "./fixtures/lifecycle_app.ts";
+
+const callerPath = new URL("./fixtures/lifecycle_caller.ts", import.meta.url).pathname;
+
+function nextRemoteLine(): Promise<string> {
+  return new Promise((resolve) =>
+    remoteLines.addEventListener("line", (event) => resolve((event as CustomEvent<string>).detail), { once: true })
+  );
+}
+
+Deno.test("a caller killed mid-call gets its call cancelled and the executor freed", async () => {
+  const server = await startTestServer();
+  try {
+    const caller = new Deno.Command(Deno.execPath(), {
+      args: ["run", "--no-prompt", "--allow-net=127.0.0.1", "--allow-read", "--allow-env", callerPath],
+      env: { STUPID_MODAL_SERVER: server.address, STUPID_MODAL_TOKEN: server.token },
+      stdout: "piped",
+      stderr: "inherit",
+    }).spawn();
+    // The caller prints the remote "spinning" line once the function runs.
+    const reader = caller.stdout.pipeThrough(new TextDecoderStream()).getReader();
+    let printed = "";
+    while (!printed.includes("spinning")) {
+      const { value, done } = await reader.read();
+      if (done) throw new Error(`caller ended before the call started: ${printed}`);
+      printed += value;
+    }
+    equal((await executorsOf(server.dataDir)).length, 1);
+    caller.kill("SIGKILL");
+    await caller.status;
+    reader.releaseLock();
+    await caller.stdout.cancel().catch(() => {});
+    const line = await server.waitForLine(/call lifecycle-fixture\.spinForever .* CANCELLED/);
+    ok(line);
+    equal((await executorsOf(server.dataDir)).length, 0, "the spinning executor was killed");
+  } finally {
+    await server.stop();
+  }
+});
+
+Deno.test("SIGTERM lets an in-flight call finish within the grace period, then stops", async () => {
+  const server = await startTestServer(["--grace-ms=10000"]);
+  useServer(server);
+  try {
+    const started = nextRemoteLine();
+    const call = sleepy.remote(300);
+    equal(await started, "sleeping");
+    server.process.kill("SIGTERM");
+    equal(await call, "slept 300 ms");
+    equal((await server.process.status).code, 0);
+  } finally {
+    await app.close();
+    await server.stop();
+  }
+});
+
+Deno.test("SIGTERM cancels a call that outlives the grace period, with UNAVAILABLE", async () => {
+  const server = await startTestServer(["--grace-ms=200"]);
+  useServer(server);
+  try {
+    const started = nextRemoteLine();
+    const call = spinForever.remote();
+    equal(await started, "spinning");
+    server.process.kill("SIGTERM");
+    await rejects(call, (err: StupidModalError) => {
+      equal(err.code, Code.UNAVAILABLE);
+      match(err.message, /shutting down/);
+      return true;
+    });
+    equal((await server.process.status).code, 0);
+  } finally {
+    await app.close();
+    await server.stop();
+  }
+});

@@ -1,0 +1,53 @@
+/** Wire pieces: the transferable check, the version hash and executor frames. */
+import { deepStrictEqual, equal, notEqual, throws } from "node:assert/strict";
+import { appVersion } from "../src/wire/app_version.ts";
+import { decodeArgs } from "../src/wire/codec.ts";
+import { Code } from "../src/wire/errors.ts";
+import { encodeFrame, readFrames } from "../src/wire/frames.ts";
+import type { FunctionSpec } from "../src/wire/proto.ts";
+import { assertTransferable } from "../src/wire/transferable.ts";
+
+Deno.test("data passes the transferable check; code and class instances do not", () => {
+  const cyclic: Record<string, unknown> = { a: 1 };
+  cyclic.self = cyclic;
+  assertTransferable([1, "s", null, undefined, 2n, new Map([[1, new Set([2])]]), new Date(), cyclic], "args");
+  throws(() => assertTransferable({ f: () => 1 }, "args"), /args\.f is a function/);
+  throws(() => assertTransferable([Symbol("x")], "args"), /args\[0\] is a symbol/);
+  class Model {}
+  throws(() => assertTransferable(new Map([["m", new Model()]]), "args"), /instance of Model/);
+});
+
+Deno.test("the version hash depends on content, not on order", async () => {
+  const encode = (text: string) => new TextEncoder().encode(text);
+  const spec = (name: string): FunctionSpec => ({
+    name,
+    module: "a.ts",
+    permissions: { read: [], write: [], net: [], env: [] },
+    timeout_ms: 0,
+    memory_mb: 0,
+  });
+  const a = { path: "a.ts", content: encode("a") };
+  const b = { path: "b.ts", content: encode("b") };
+  const one = await appVersion([a, b], [spec("f"), spec("g")]);
+  equal(one, await appVersion([b, a], [spec("g"), spec("f")]));
+  notEqual(one, await appVersion([a, { path: "b.ts", content: encode("B") }], [spec("f"), spec("g")]));
+  notEqual(one, await appVersion([a, b], [spec("f"), { ...spec("g"), timeout_ms: 5 }]));
+  equal(one.length, 64);
+});
+
+Deno.test("frames survive any chunking of the byte stream", async () => {
+  const messages = [{ t: "a", n: 1 }, { t: "b", bytes: new Uint8Array(70_000).fill(7) }, { t: "c" }];
+  const bytes = new Uint8Array(messages.map((m) => encodeFrame(m)).flatMap((frame) => [...frame]));
+  for (const size of [3, 1000, 4096, bytes.length]) {
+    const stream = ReadableStream.from((function* () {
+      for (let i = 0; i < bytes.length; i += size) yield bytes.slice(i, i + size);
+    })());
+    const received = await Array.fromAsync(readFrames(stream));
+    deepStrictEqual(received, messages);
+  }
+});
+
+Deno.test("arguments must be a CBOR array", () => {
+  throws(() => decodeArgs(new Uint8Array([0xff, 0x00])), (err: { code: Code }) => err.code === Code.INVALID_ARGUMENT);
+  throws(() => decodeArgs(new Uint8Array([0x01])), /must be one CBOR array/);
+});
