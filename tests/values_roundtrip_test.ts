@@ -1,6 +1,6 @@
 /** Structured values round-trip through CBOR; values that cannot travel fail before sending. */
 import { deepStrictEqual, equal, ok, rejects } from "node:assert/strict";
-import { Code, StupidModalError } from "../mod.ts";
+import { Code, type StupidModalError } from "../mod.ts";
 import { startTestServer, useServer } from "./helpers/test_server.ts";
 import { app, byteSum, describe, echo, returnsInstance } from "./fixtures/values_app.ts";
 
@@ -24,8 +24,13 @@ Deno.test("structured values round-trip through a remote function", async (t) =>
         nil: null,
         nested: { deep: [{ deeper: [1, [2, [3]]] }] },
         text: "grüße ✓",
+        pattern: /ab+c/gi,
       };
       deepStrictEqual(await echo.remote(value), value);
+      const cyclic: Record<string, unknown> = { name: "loop" };
+      cyclic.self = cyclic;
+      const back = await echo.remote(cyclic) as Record<string, unknown>;
+      equal(back.self, back);
     });
 
     await t.step("the server sees the real types", async () => {
