@@ -77,3 +77,24 @@ Deno.test("SIGTERM cancels a call that outlives the grace period, with UNAVAILAB
     await server.stop();
   }
 });
+
+Deno.test("a server killed with SIGKILL leaves no executor behind", async () => {
+  const server = await startTestServer();
+  useServer(server);
+  try {
+    equal(await sleepy.remote(1), "slept 1 ms");
+    const executors = await executorsOf(server.dataDir);
+    equal(executors.length, 1, "one warm executor");
+    server.process.kill("SIGKILL");
+    await server.process.status;
+    // Executors notice their closed stdin and exit; wait for that, bounded.
+    const deadline = Date.now() + 10_000;
+    while ((await executorsOf(server.dataDir)).length > 0 && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    equal((await executorsOf(server.dataDir)).length, 0, "executors exited with their server");
+  } finally {
+    await app.close();
+    await server.stop();
+  }
+});
