@@ -21,6 +21,8 @@ import { throughput } from "./cases/throughput.ts";
 import { warmLatency } from "./cases/warm_latency.ts";
 
 const repoRoot = new URL("../", import.meta.url).pathname;
+/** No step of a healthy run comes near this. */
+const stepLimitMs = 180_000;
 
 let flags: BenchFlags;
 try {
@@ -47,15 +49,17 @@ for (const signal of ["SIGINT", "SIGTERM"] as const) {
 
 const rows: Row[] = [];
 let crashed: unknown;
+/** Our server's last output lines, once it started: the first clue when a run crashes. */
+let serverTail: (() => string) | undefined;
 const started = performance.now();
 try {
-  const context = await setUp();
-  rows.push(...await warmLatency(context));
+  const context = await within("start-up", setUp);
+  rows.push(...await within("warm latency", () => warmLatency(context)));
   // Measured now: the server is idle and exactly the one executor of `add` is warm.
-  rows.push(...await footprint(context));
-  rows.push(await throughput(context));
-  rows.push(await coldStart(context));
-  rows.push(await bigPayload(context));
+  rows.push(...await within("footprint", () => footprint(context)));
+  rows.push(await within("throughput", () => throughput(context)));
+  rows.push(await within("cold start", () => coldStart(context)));
+  rows.push(await within("big payload", () => bigPayload(context)));
 } catch (err) {
   crashed = err;
 }
@@ -66,7 +70,11 @@ for (const error of await cleanup.run()) {
 progress(`done in ${((performance.now() - started) / 1000).toFixed(1)} s`);
 await report(rows, flags.json);
 if (crashed) {
-  console.error("bench crashed:", crashed);
+  const error = crashed instanceof Error ? crashed : new Error(String(crashed));
+  let root = error;
+  while (root.cause instanceof Error) root = root.cause;
+  console.error(`bench crashed: ${error.message}\n${root.stack ?? ""}`);
+  if (serverTail) console.error(`our server's last lines:\n${serverTail()}`);
   Deno.exit(1);
 }
 
@@ -89,6 +97,7 @@ async function setUp(): Promise<BenchContext> {
     if (result.status === "fulfilled") cleanup.defer(() => result.value.stop());
   }
   const server = unwrap(ours);
+  serverTail = server.tail;
   const echoAddress = unwrap(echoServer).address;
   Deno.env.set("STUPID_MODAL_SERVER", server.address);
   Deno.env.set("STUPID_MODAL_TOKEN", token);
@@ -99,6 +108,21 @@ async function setUp(): Promise<BenchContext> {
   return { plan, repoRoot, server, echo, cleanup, progress };
 }
 
+/** Runs one step, failing it if it hangs (a wedged server must not wedge the run). */
+async function within<T>(step: string, body: () => Promise<T>): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const limit = new Promise<never>((_, fail) =>
+    timer = setTimeout(() => fail(new Error(`${step} took over ${stepLimitMs / 1000} s`)), stepLimitMs)
+  );
+  try {
+    return await Promise.race([body(), limit]);
+  } catch (err) {
+    throw new Error(`${step} failed: ${(err as Error).message}`, { cause: err });
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 function unwrap(result: PromiseSettledResult<ListeningProcess>): ListeningProcess {
   if (result.status === "rejected") throw result.reason;
   return result.value;
@@ -106,8 +130,7 @@ function unwrap(result: PromiseSettledResult<ListeningProcess>): ListeningProces
 
 /** The table for people (stderr when stdout carries JSON), and the JSON rows if asked. */
 async function report(rows: Row[], json: string | undefined): Promise<void> {
-  if (rows.length === 0) return;
-  const table = formatTable(rows);
+  const table = rows.length > 0 ? formatTable(rows) : "(no rows)";
   if (json === "-") {
     console.error(table);
     console.log(JSON.stringify(rows, null, 2));

@@ -14,7 +14,7 @@ export const benchHelp = `Stupid Modal benchmarks: our server against bare gRPC 
 
 Usage: deno task bench [--quick] [--json[=PATH]]
 
-  --quick        fewer repetitions (under a minute instead of about three)
+  --quick        fewer repetitions: under a minute (the full run stays under three)
   --json         write the rows as a JSON array to stdout (the table goes to stderr)
   --json=PATH    write the rows as a JSON array to PATH
   --help         show this text

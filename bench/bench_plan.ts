@@ -31,15 +31,16 @@ export interface BenchPlan {
 export function benchPlan(quick: boolean): BenchPlan {
   return {
     warmupCalls: quick ? 300 : 1000,
-    latencyRounds: quick ? 2 : 6,
+    latencyRounds: quick ? 2 : 8,
     latencyCallsPerRound: quick ? 500 : 1000,
     inFlight: 64,
-    throughputWarmupSeconds: quick ? 0.5 : 1,
-    throughputSeconds: quick ? 1.5 : 2.5,
-    throughputRounds: quick ? 1 : 3,
-    coldStarts: quick ? 2 : 5,
-    processStarts: quick ? 5 : 10,
+    // grpc-js needs seconds of load before its rate settles (JIT, heap growth).
+    throughputWarmupSeconds: quick ? 1 : 2,
+    throughputSeconds: quick ? 1 : 2,
+    throughputRounds: quick ? 2 : 6,
+    coldStarts: quick ? 3 : 7,
+    processStarts: quick ? 5 : 15,
     payloadBytes: 64 * 1024 * 1024,
-    payloadTrips: quick ? 2 : 5,
+    payloadTrips: quick ? 2 : 6,
   };
 }

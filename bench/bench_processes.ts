@@ -1,5 +1,5 @@
 /** Starts the processes the benchmark measures: our real server and the B1 echo server. */
-import { executorsUsing } from "./proc_status.ts";
+import { executorsUsing } from "../tests/helpers/process_table.ts";
 import { type ListeningProcess, startListening } from "./listening_process.ts";
 
 const serverPath = new URL("../server.ts", import.meta.url).pathname;

@@ -16,7 +16,7 @@ export interface ListeningProcess {
 
 /** What to run. */
 export interface ListeningOptions {
-  /** Arguments after `deno run`, script first or flags first. */
+  /** Arguments after `deno run`: flags, the script, then its own arguments. */
   args: string[];
   cwd: string;
   env?: Record<string, string>;
@@ -31,7 +31,7 @@ const maxTailLines = 40;
  *
  * @example
  * ```ts
- * const echo = await startListening({ args: ["bench/baseline_echo_server.ts"], cwd: "." });
+ * const echo = await startListening({ args: ["--allow-net", "--allow-env", "bench/baseline_echo_server.ts"], cwd: "." });
  * await echo.stop();
  * ```
  */

@@ -3,7 +3,7 @@
  * `deno run` of a one-line script that waits on stdin. Reported, not judged.
  */
 import type { BenchContext } from "../bench_context.ts";
-import { executorsOf, residentMib } from "../proc_status.ts";
+import { executorsOf, residentMib } from "../../tests/helpers/process_table.ts";
 import { makeRow, type Row } from "../row.ts";
 import { median } from "../stats.ts";
 
@@ -30,8 +30,8 @@ export async function footprint(context: BenchContext): Promise<Row[]> {
     await bareRss(context.repoRoot),
   ]);
   return [
-    makeRow("idle server RSS (after warm calls) vs B2", "MiB", server, bare, "report"),
-    makeRow("idle warm executor RSS vs B2", "MiB", executor, bare, "report"),
+    makeRow("idle server RSS, after warm calls (vs B2 deno run)", "MiB", server, bare, "report"),
+    makeRow("idle warm executor RSS (vs B2 deno run)", "MiB", executor, bare, "report"),
   ];
 }
 

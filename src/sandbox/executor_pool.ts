@@ -73,7 +73,7 @@ export class ExecutorPool implements Evictable {
         this.#run(executor, this.#queue.shift()!);
         continue;
       }
-      const underCap = this.#live.size + this.#starting < this.#settings.maxExecutors;
+      const underCap = this.#live.size < this.#settings.maxExecutors;
       if (!underCap || this.#starting >= this.#queue.length || !this.#budget.tryAcquire(this)) return;
       this.#startExecutor();
     }
@@ -106,19 +106,21 @@ export class ExecutorPool implements Evictable {
   }
 
   #startExecutor(): void {
+    const executor = ExecutorProcess.spawn(this.#spec);
+    this.#live.add(executor);
     this.#starting++;
-    ExecutorProcess.start(this.#spec).then(
-      (executor) => {
+    executor.exited.then(() => this.#forget(executor));
+    executor.ready.then(
+      () => {
         this.#starting--;
-        this.#live.add(executor);
-        executor.exited.then(() => this.#forget(executor));
-        if (this.#closed) executor.kill(failed(Code.UNAVAILABLE, "the server is shutting down"));
-        else this.#makeIdle(executor);
+        if (this.#closed || !executor.usable) return;
+        this.#makeIdle(executor);
         this.dispatch();
       },
       (err: Error) => {
         this.#starting--;
-        this.#budget.release();
+        this.#retire(executor);
+        executor.kill(failed(Code.FAILED_PRECONDITION, "the app failed to load"));
         // The app cannot load (a top-level throw, a missing function): waiting inputs would fail
         // the same way, so they fail now rather than spawn executor after executor.
         for (const input of this.#queue.splice(0)) {

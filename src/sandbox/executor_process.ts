@@ -66,12 +66,16 @@ export class ExecutorProcess {
     this.exited.then((status) => this.#onExit(status));
   }
 
-  /** Starts an executor; resolves once its function is loaded, rejects with why it could not. */
-  static async start(spec: ExecutorSpec): Promise<ExecutorProcess> {
+  /** Spawns an executor and sends it its function; `ready` tells when it can take inputs. */
+  static spawn(spec: ExecutorSpec): ExecutorProcess {
     const executor = new ExecutorProcess(spec);
-    await executor.#send(spec.init);
-    await executor.#ready.promise;
+    executor.#send(spec.init).catch(() => {});
     return executor;
+  }
+
+  /** Resolves once the function is loaded; rejects with why it could not be. */
+  get ready(): Promise<void> {
+    return this.#ready.promise;
   }
 
   /** Runs one input; the outcome is a value or a failure, never a rejection. */

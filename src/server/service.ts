@@ -90,7 +90,8 @@ export function stupidModalHandlers(context: ServiceContext): grpc.UntypedServic
       try {
         auth.check(stream.metadata);
       } catch (err) {
-        stream.destroy(asStatus(err));
+        // grpc-js ends a server stream with the status of an emitted error.
+        stream.emit("error", asStatus(err));
         return;
       }
       const running = new Map<number, PoolCall>();

@@ -3,6 +3,7 @@
  * directory, for end-to-end tests; `stop()` ends it and checks that no executor outlives it.
  */
 import { deepStrictEqual } from "node:assert/strict";
+import { executorsUsing } from "./process_table.ts";
 
 const serverPath = new URL("../../server.ts", import.meta.url).pathname;
 const repoRoot = new URL("../../", import.meta.url).pathname;
@@ -105,15 +106,5 @@ export function useServer(server: TestServer): void {
 
 /** Pids of live executor processes of the server with this data directory (orphans included). */
 export async function executorsOf(dataDir: string): Promise<number[]> {
-  const found: number[] = [];
-  for await (const entry of Deno.readDir("/proc")) {
-    if (!/^\d+$/.test(entry.name)) continue;
-    try {
-      const cmdline = await Deno.readTextFile(`/proc/${entry.name}/cmdline`);
-      if (cmdline.includes("executor_main.ts") && cmdline.includes(dataDir)) found.push(Number(entry.name));
-    } catch {
-      // The process ended while we looked.
-    }
-  }
-  return found;
+  return (await executorsUsing(dataDir)).map((process) => process.pid);
 }

@@ -1,6 +1,6 @@
 /**
  * Processes' resident memory and a server's executors, as `ps` reports them. Deno 2.9 lets no
- * script read anything under /proc without --allow-all, which `deno task bench` does not grant;
+ * script read anything under /proc without --allow-all, which neither `deno task test` nor `deno task bench` grants;
  * `ps` reads the same kernel counters (its RSS equals VmRSS of /proc/PID/status).
  */
 
