@@ -3,7 +3,7 @@ import { deepStrictEqual, equal, notEqual, throws } from "node:assert/strict";
 import { appVersion } from "../src/wire/app_version.ts";
 import { decodeArgs } from "../src/wire/codec.ts";
 import { Code } from "../src/wire/errors.ts";
-import { encodeFrame, readFrames } from "../src/wire/frames.ts";
+import { frameHeader, FrameKind, parseFrame, readFrames } from "../src/sandbox/executor_frames.ts";
 import type { FunctionSpec } from "../src/wire/proto.ts";
 import { assertTransferable } from "../src/wire/transferable.ts";
 
@@ -35,15 +35,24 @@ Deno.test("the version hash depends on content, not on order", async () => {
   equal(one.length, 64);
 });
 
-Deno.test("frames survive any chunking of the byte stream", async () => {
-  const messages = [{ t: "a", n: 1 }, { t: "b", bytes: new Uint8Array(70_000).fill(7) }, { t: "c" }];
-  const bytes = new Uint8Array(messages.map((m) => encodeFrame(m)).flatMap((frame) => [...frame]));
+Deno.test("executor frames survive any chunking of the byte stream", async () => {
+  const payloads = [new Uint8Array([1, 2, 3]), new Uint8Array(70_000).fill(7), new Uint8Array()];
+  const frames = payloads.map((
+    payload,
+    id,
+  ) => [...frameHeader(FrameKind.Done, id + 1, payload.byteLength), ...payload]);
+  const bytes = new Uint8Array(frames.flat());
   for (const size of [3, 1000, 4096, bytes.length]) {
     const stream = ReadableStream.from((function* () {
       for (let i = 0; i < bytes.length; i += size) yield bytes.slice(i, i + size);
     })());
-    const received = await Array.fromAsync(readFrames(stream));
-    deepStrictEqual(received, messages);
+    const received = (await Array.fromAsync(readFrames(stream))).map(parseFrame);
+    deepStrictEqual(received.map((frame) => [frame.kind, frame.id, frame.payload.byteLength]), [
+      [FrameKind.Done, 1, 3],
+      [FrameKind.Done, 2, 70_000],
+      [FrameKind.Done, 3, 0],
+    ]);
+    deepStrictEqual(received[1].payload, payloads[1]);
   }
 });
 

@@ -1,36 +1,37 @@
 /**
  * Executor process entry: hosts one permission-restricted Web Worker running one function of one
- * app version, and relays frames between the server (stdin/stdout) and the worker. It exits when
- * the server closes its stdin, so a dead server leaves no executor behind.
+ * app version, and relays frames, as bytes, between the server's Unix socket and the worker. It
+ * exits when the server closes the socket, so a dead server leaves no executor behind.
  */
-import { encodeFrame, readFrames } from "../wire/frames.ts";
-import type { FromExecutor, InitMessage, ToExecutor } from "./executor_messages.ts";
+import type { ExecutorInit } from "./executor_messages.ts";
+import { frameHeader, FrameKind, ownsBuffer, readFrames } from "./executor_frames.ts";
 
-const output = Deno.stdout.writable.getWriter();
-const send = (message: FromExecutor) => output.write(encodeFrame(message));
-
-const frames = readFrames(Deno.stdin.readable) as AsyncGenerator<ToExecutor>;
-const first = await frames.next();
-if (first.done || first.value.t !== "init") Deno.exit(2);
-const init = first.value as InitMessage;
+const init = JSON.parse(Deno.args[0]) as ExecutorInit;
+const connection = await Deno.connect({ transport: "unix", path: init.socket });
+const output = connection.writable.getWriter();
 
 const worker = new Worker(init.entry, {
   type: "module",
   name: init.functionName,
   deno: { permissions: init.permissions },
 });
-worker.onmessage = (event: MessageEvent<FromExecutor>) => send(event.data);
+// The worker sends each frame as its parts (header, payload), written back to back.
+worker.onmessage = (event: MessageEvent<Uint8Array[]>) => {
+  for (const part of event.data) output.write(part).catch(() => {});
+};
 worker.onerror = (event) => {
   // Reached only when the app fails to load: the worker handles errors during calls itself.
   event.preventDefault();
-  send({ t: "load_failed", message: event.message }).then(() => Deno.exit(3));
+  const message = new TextEncoder().encode(event.message);
+  output.write(frameHeader(FrameKind.LoadFailed, 0, message.byteLength))
+    .then(() => output.write(message))
+    .finally(() => Deno.exit(3));
 };
 worker.postMessage(init);
 
-for await (const message of frames) {
-  if (message.t !== "call") continue;
-  // The args may share their buffer with the next frame's bytes: copy them out, then transfer.
-  const args = message.args.slice();
-  worker.postMessage({ ...message, args }, [args.buffer]);
+for await (const frame of readFrames(connection.readable)) {
+  // A frame inside a larger chunk is copied out so that transferring it detaches nothing else.
+  const own = ownsBuffer(frame) ? frame : frame.slice();
+  worker.postMessage(own, [own.buffer as ArrayBuffer]);
 }
 Deno.exit(0);

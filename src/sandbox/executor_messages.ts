@@ -1,4 +1,4 @@
-/** The messages between the server, an executor process and its worker (CBOR frames, postMessage). */
+/** What the server tells a new executor, and what a failed call reports back. */
 import type { Code } from "../wire/errors.ts";
 
 /** Deno's Worker permission set, as given to `new Worker(..., { deno: { permissions } })`. */
@@ -13,9 +13,10 @@ export interface WorkerPermissions {
   import: false;
 }
 
-/** First message to an executor: what to load and with which permissions. */
-export interface InitMessage {
-  t: "init";
+/** An executor's start-up settings: its first command-line argument, as JSON. */
+export interface ExecutorInit {
+  /** The Unix socket the server listens on for this executor. */
+  socket: string;
   /** File URL of the app version's generated worker entry module. */
   entry: string;
   functionName: string;
@@ -26,42 +27,6 @@ export interface InitMessage {
   maxPayloadBytes: number;
 }
 
-/** Runs one input. */
-export interface CallInput {
-  t: "call";
-  id: number;
-  args: Uint8Array;
-}
-
-/** Sent by the server to an executor. */
-export type ToExecutor = InitMessage | CallInput;
-
-/** The worker loaded the app and found the function. */
-export interface ReadyMessage {
-  t: "ready";
-}
-
-/** The worker could not load the app or find the function. */
-export interface LoadFailedMessage {
-  t: "load_failed";
-  message: string;
-}
-
-/** A line the function printed during call `id`. */
-export interface LogMessage {
-  t: "log";
-  id: number;
-  stream: 0 | 1;
-  text: string;
-}
-
-/** Call `id` returned. */
-export interface DoneMessage {
-  t: "done";
-  id: number;
-  value: Uint8Array;
-}
-
 /** A user exception: name, message, stack with the caller's file names, CBOR of its cause. */
 export interface RemoteErrorData {
   name: string;
@@ -70,15 +35,16 @@ export interface RemoteErrorData {
   cause: Uint8Array;
 }
 
-/** Call `id` failed. `recycle` asks the server to replace the executor (its state is suspect). */
-export interface ErrorMessage {
-  t: "error";
-  id: number;
+/** Payload of a Failed frame. `recycle` asks the server to replace the executor. */
+export interface FailureReport {
   code: Code;
   message: string;
   remote?: RemoteErrorData;
   recycle?: boolean;
 }
 
-/** Sent by an executor to the server. */
-export type FromExecutor = ReadyMessage | LoadFailedMessage | LogMessage | DoneMessage | ErrorMessage;
+/** One line a function printed: 0 stdout, 1 stderr. */
+export interface ExecutorLogLine {
+  stream: 0 | 1;
+  text: string;
+}

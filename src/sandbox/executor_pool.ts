@@ -5,7 +5,7 @@
 import { Code } from "../wire/errors.ts";
 import { type CallOutcome, failed } from "./call_outcome.ts";
 import type { Evictable, ExecutorBudget } from "./executor_budget.ts";
-import type { LogMessage } from "./executor_messages.ts";
+import type { ExecutorLogLine } from "./executor_messages.ts";
 import { ExecutorProcess, type ExecutorSpec } from "./executor_process.ts";
 
 /** Limits of one pool. */
@@ -19,7 +19,7 @@ export interface PoolInput {
   id: number;
   args: Uint8Array;
   timeoutMs: number;
-  onLog: (line: LogMessage) => void;
+  onLog: (line: ExecutorLogLine) => void;
 }
 
 /** A submitted input: its outcome, and a way to cancel it. */

@@ -1,15 +1,20 @@
 /**
  * The server's handle on one executor process: spawns it with exactly its function's permissions
- * and heap cap, runs one input at a time over CBOR frames, and tells why it died.
+ * and heap cap, talks to it in binary frames over a Unix socket of its own, runs one input at a
+ * time, and tells why it died.
  */
+import { join } from "node:path";
+import { decodeValue } from "../wire/codec.ts";
 import { Code } from "../wire/errors.ts";
-import { encodeFrame, readFrames } from "../wire/frames.ts";
 import { type CallOutcome, failed } from "./call_outcome.ts";
-import type { FromExecutor, InitMessage, LogMessage } from "./executor_messages.ts";
+import { type Frame, frameHeader, FrameKind, parseFrame, readFrames } from "./executor_frames.ts";
+import type { ExecutorInit, ExecutorLogLine, FailureReport } from "./executor_messages.ts";
 
 /** Everything needed to start executors for one function of one app version. */
 export interface ExecutorSpec {
-  init: InitMessage;
+  init: Omit<ExecutorInit, "socket">;
+  /** Folder for executors' Unix sockets (inside the server's private data directory). */
+  socketDir: string;
   /** Folders the executor process reads code from (the runtime's and the app version's). */
   codeFolders: string[];
   /** The Deno config (import map, node_modules) executors run with. */
@@ -26,7 +31,7 @@ const outOfMemoryStatus = 133;
 
 interface RunningInput {
   id: number;
-  onLog: (line: LogMessage) => void;
+  onLog: (line: ExecutorLogLine) => void;
   settle: (outcome: CallOutcome) => void;
 }
 
@@ -38,38 +43,38 @@ export class ExecutorProcess {
   /** Resolves with the exit status once the process is gone. */
   readonly exited: Promise<Deno.CommandStatus>;
   #child: Deno.ChildProcess;
-  #input: WritableStreamDefaultWriter<Uint8Array>;
+  #output: WritableStreamDefaultWriter<Uint8Array> | undefined;
   #running: RunningInput | undefined;
   #killReason: CallOutcome | undefined;
   #ready: PromiseWithResolvers<void> = Promise.withResolvers();
   #memoryMb: number;
-  #stderrTail = "";
+  #diagnostics = "";
   #stopping = false;
 
-  private constructor(spec: ExecutorSpec) {
+  private constructor(spec: ExecutorSpec, socket: string) {
     this.#memoryMb = spec.memoryMb;
     this.#child = new Deno.Command(Deno.execPath(), {
-      args: executorArgs(spec),
+      args: executorArgs(spec, socket),
       clearEnv: true,
       env: { ...baseEnv(), ...spec.env, DENO_V8_FLAGS: `--max-old-space-size=${spec.memoryMb}`, NO_COLOR: "1" },
-      stdin: "piped",
+      stdin: "null",
       stdout: "piped",
       stderr: "piped",
     }).spawn();
     this.pid = this.#child.pid;
-    this.#input = this.#child.stdin.getWriter();
-    this.#input.closed.catch(() => {});
     this.exited = this.#child.status;
     this.#ready.promise.catch(() => {});
-    this.#readOutput();
-    this.#keepStderrTail().catch(() => {});
+    this.#keepDiagnostics(this.#child.stdout).catch(() => {});
+    this.#keepDiagnostics(this.#child.stderr).catch(() => {});
     this.exited.then((status) => this.#onExit(status));
   }
 
-  /** Spawns an executor and sends it its function; `ready` tells when it can take inputs. */
+  /** Spawns an executor for a function; `ready` tells when it can take inputs. */
   static spawn(spec: ExecutorSpec): ExecutorProcess {
-    const executor = new ExecutorProcess(spec);
-    executor.#send(spec.init).catch(() => {});
+    const socket = join(spec.socketDir, `${crypto.randomUUID().slice(0, 12)}.sock`);
+    const listener = Deno.listen({ transport: "unix", path: socket });
+    const executor = new ExecutorProcess(spec, socket);
+    executor.#accept(listener, socket);
     return executor;
   }
 
@@ -78,17 +83,19 @@ export class ExecutorProcess {
     return this.#ready.promise;
   }
 
-  /** Runs one input; the outcome is a value or a failure, never a rejection. */
-  run(id: number, args: Uint8Array, onLog: (line: LogMessage) => void): Promise<CallOutcome> {
-    return new Promise((settle) => {
-      this.#running = { id, onLog, settle };
-      this.#send({ t: "call", id, args }).catch(() => {});
-    });
-  }
-
   /** False once the process was killed, asked to stop, or died. */
   get usable(): boolean {
     return this.#killReason === undefined && !this.#stopping;
+  }
+
+  /** Runs one input; the outcome is a value or a failure, never a rejection. */
+  run(id: number, args: Uint8Array, onLog: (line: ExecutorLogLine) => void): Promise<CallOutcome> {
+    return new Promise((settle) => {
+      this.#running = { id, onLog, settle };
+      // Header and arguments go out as two writes: the arguments' bytes are never copied here.
+      this.#output!.write(frameHeader(FrameKind.Call, id, args.byteLength)).catch(() => {});
+      this.#output!.write(args).catch(() => {});
+    });
   }
 
   /** Kills the process; the running input, if any, gets `reason`. */
@@ -101,44 +108,51 @@ export class ExecutorProcess {
     }
   }
 
-  /** Asks the process to end by closing its input; it exits on its own. */
+  /** Asks the process to end by closing its socket; it exits on its own. */
   stop(): void {
     this.#stopping = true;
-    this.#input.close().catch(() => {});
+    this.#output?.close().catch(() => {});
   }
 
-  async #send(message: unknown): Promise<void> {
-    await this.#input.write(encodeFrame(message));
-  }
-
-  async #readOutput(): Promise<void> {
+  /** Takes the executor's one connection, then removes the socket so nobody else can connect. */
+  async #accept(listener: Deno.Listener, socket: string): Promise<void> {
+    const connection = await Promise.race([listener.accept(), this.exited.then(() => undefined)]);
+    listener.close();
+    await Deno.remove(socket).catch(() => {});
+    if (!connection) return;
+    this.#output = connection.writable.getWriter();
+    this.#output.closed.catch(() => {});
+    if (this.#stopping || this.#killReason) this.#output.close().catch(() => {});
     try {
-      for await (const message of readFrames(this.#child.stdout) as AsyncGenerator<FromExecutor>) {
-        this.#receive(message);
-      }
+      for await (const bytes of readFrames(connection.readable)) this.#receive(parseFrame(bytes));
     } catch (err) {
-      // A function that writes raw bytes to stdout breaks the frames: replace this executor.
-      this.kill(failed(Code.INTERNAL, `executor output was corrupted (${err}); it was replaced`));
+      this.kill(failed(Code.INTERNAL, `the executor's connection broke (${err}); it was replaced`));
     }
   }
 
-  #receive(message: FromExecutor): void {
-    switch (message.t) {
-      case "ready":
+  #receive(frame: Frame): void {
+    switch (frame.kind) {
+      case FrameKind.Ready:
         return this.#ready.resolve();
-      case "load_failed":
-        return this.#ready.reject(new Error(message.message));
-      case "log":
-        if (this.#running?.id === message.id) this.#running.onLog(message);
-        return;
-      case "done":
-        return this.#finish(message.id, { value: message.value });
-      case "error": {
-        const { code, message: text, remote } = message;
-        this.#finish(message.id, { failure: { code, message: text, remote } });
-        if (message.recycle) this.kill(failed(Code.INTERNAL, "executor recycled"));
+      case FrameKind.LoadFailed:
+        return this.#ready.reject(new Error(new TextDecoder().decode(frame.payload)));
+      case FrameKind.Stdout:
+      case FrameKind.Stderr:
+        if (this.#running?.id !== frame.id) return;
+        return this.#running.onLog({
+          stream: frame.kind === FrameKind.Stdout ? 0 : 1,
+          text: new TextDecoder().decode(frame.payload),
+        });
+      case FrameKind.Done:
+        return this.#finish(frame.id, { value: frame.payload });
+      case FrameKind.Failed: {
+        const report = decodeValue(frame.payload, "failure report") as FailureReport;
+        this.#finish(frame.id, { failure: { code: report.code, message: report.message, remote: report.remote } });
+        if (report.recycle) this.kill(failed(Code.INTERNAL, "executor recycled"));
         return;
       }
+      default:
+        this.kill(failed(Code.INTERNAL, `the executor sent an unknown frame kind ${frame.kind}; it was replaced`));
     }
   }
 
@@ -160,27 +174,28 @@ export class ExecutorProcess {
   }
 
   #exitOutcome(status: Deno.CommandStatus): CallOutcome {
-    if (status.code === outOfMemoryStatus || /out of memory|heap limit/i.test(this.#stderrTail)) {
+    if (status.code === outOfMemoryStatus || /out of memory|heap limit/i.test(this.#diagnostics)) {
       return failed(
         Code.RESOURCE_EXHAUSTED,
         `out of memory: the function exceeded its ${this.#memoryMb} MB heap limit`,
       );
     }
-    const tail = this.#stderrTail.trim().split("\n").slice(-3).join(" | ");
+    const tail = this.#diagnostics.trim().split("\n").slice(-3).join(" | ");
     return failed(Code.INTERNAL, `executor exited unexpectedly (status ${status.code}${tail ? `: ${tail}` : ""})`);
   }
 
-  async #keepStderrTail(): Promise<void> {
-    for await (const chunk of this.#child.stderr.pipeThrough(new TextDecoderStream())) {
-      this.#stderrTail = (this.#stderrTail + chunk).slice(-4096);
+  /** Keeps the last few KiB the process printed itself (Deno's own errors), for exit reports. */
+  async #keepDiagnostics(stream: ReadableStream<Uint8Array>): Promise<void> {
+    for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
+      this.#diagnostics = (this.#diagnostics + chunk).slice(-4096);
     }
   }
 }
 
-function executorArgs(spec: ExecutorSpec): string[] {
+function executorArgs(spec: ExecutorSpec, socket: string): string[] {
   const { permissions } = spec.init;
   const list = (values: string[] | false) => (values ? values : []);
-  const read = [...spec.codeFolders, ...list(permissions.read)];
+  const init: ExecutorInit = { ...spec.init, socket };
   const args = [
     "run",
     "--quiet",
@@ -189,12 +204,13 @@ function executorArgs(spec: ExecutorSpec): string[] {
     "--no-lock",
     "--unstable-worker-options",
     `--config=${spec.configPath}`,
-    `--allow-read=${read.join(",")}`,
+    // Connecting to a Unix socket takes read, write and (Deno 2.9) net access to its path.
+    `--allow-read=${[...spec.codeFolders, socket, ...list(permissions.read)].join(",")}`,
+    `--allow-write=${[socket, ...list(permissions.write)].join(",")}`,
+    `--allow-net=${[`unix:${socket}`, ...list(permissions.net)].join(",")}`,
   ];
-  if (permissions.write) args.push(`--allow-write=${permissions.write.join(",")}`);
-  if (permissions.net) args.push(`--allow-net=${permissions.net.join(",")}`);
   if (permissions.env) args.push(`--allow-env=${permissions.env.join(",")}`);
-  args.push(executorMain);
+  args.push(executorMain, JSON.stringify(init));
   return args;
 }
 

@@ -6,12 +6,18 @@ import { findFunction } from "../sdk/function_registry.ts";
 import { decodeArgs, encodeValue } from "../wire/codec.ts";
 import { Code, StupidModalError } from "../wire/errors.ts";
 import { assertTransferable } from "../wire/transferable.ts";
-import type { CallInput, FromExecutor, InitMessage, RemoteErrorData } from "./executor_messages.ts";
+import { frameHeader, FrameKind, parseFrame } from "./executor_frames.ts";
+import type { ExecutorInit, FailureReport, RemoteErrorData } from "./executor_messages.ts";
 
-const scope = self as unknown as Worker & { postMessage(message: unknown, transfer?: Transferable[]): void };
-const post = (message: FromExecutor, transfer: Transferable[] = []) => scope.postMessage(message, transfer);
+const scope = self as unknown as Worker;
+const text = new TextEncoder();
 
-let init: InitMessage | undefined;
+/** Sends one frame to the executor's main thread, which writes it to the server. */
+function emit(kind: FrameKind, id: number, payload: Uint8Array = new Uint8Array()): void {
+  scope.postMessage([frameHeader(kind, id, payload.byteLength), payload]);
+}
+
+let init: ExecutorInit | undefined;
 let currentCall = 0;
 
 captureConsole();
@@ -26,23 +32,23 @@ self.addEventListener("unhandledrejection", (event) => {
   failCurrent(event.reason, "unhandled promise rejection");
 });
 
-scope.onmessage = async (event: MessageEvent<InitMessage | CallInput>) => {
-  const message = event.data;
-  if (message.t === "init") return start(message);
-  await run(message);
+scope.onmessage = async (event: MessageEvent<ExecutorInit | Uint8Array>) => {
+  if (!(event.data instanceof Uint8Array)) return start(event.data);
+  const frame = parseFrame(event.data);
+  if (frame.kind === FrameKind.Call) await run(frame.id, frame.payload);
 };
 
-function start(message: InitMessage): void {
+function start(message: ExecutorInit): void {
   init = message;
-  if (findFunction(message.functionName)) return post({ t: "ready" });
-  post({ t: "load_failed", message: `the app defines no function named "${message.functionName}"` });
+  if (findFunction(message.functionName)) return emit(FrameKind.Ready, 0);
+  emit(FrameKind.LoadFailed, 0, text.encode(`the app defines no function named "${message.functionName}"`));
 }
 
-async function run(input: CallInput): Promise<void> {
-  currentCall = input.id;
+async function run(id: number, args: Uint8Array): Promise<void> {
+  currentCall = id;
   try {
     const fn = findFunction(init!.functionName)!;
-    const result = await fn.implementation(...decodeArgs(input.args));
+    const result = await fn.implementation(...decodeArgs(args));
     assertTransferable(result, "the function's result");
     const value = encodeValue(result);
     if (value.byteLength > init!.maxPayloadBytes) {
@@ -51,9 +57,9 @@ async function run(input: CallInput): Promise<void> {
         `the result is ${value.byteLength} bytes, over the server's limit of ${init!.maxPayloadBytes} bytes`,
       );
     }
-    post({ t: "done", id: input.id, value }, [value.buffer as ArrayBuffer]);
+    emit(FrameKind.Done, id, value);
   } catch (err) {
-    post(describeFailure(input.id, err, false));
+    emit(FrameKind.Failed, id, encodeValue(describeFailure(err, false)));
   }
 }
 
@@ -63,13 +69,13 @@ function failCurrent(reason: unknown, what: string): void {
     return;
   }
   // The function's own promise may still be running: the server replaces this executor.
-  post(describeFailure(currentCall, reason, true));
+  emit(FrameKind.Failed, currentCall, encodeValue(describeFailure(reason, true)));
 }
 
-function describeFailure(id: number, err: unknown, recycle: boolean): FromExecutor {
-  if (err instanceof StupidModalError) return { t: "error", id, code: err.code, message: err.message, recycle };
+function describeFailure(err: unknown, recycle: boolean): FailureReport {
+  if (err instanceof StupidModalError) return { code: err.code, message: err.message, recycle };
   const remote = remoteError(err);
-  return { t: "error", id, code: Code.UNKNOWN, message: `${remote.name}: ${remote.message}`, remote, recycle };
+  return { code: Code.UNKNOWN, message: `${remote.name}: ${remote.message}`, remote, recycle };
 }
 
 function remoteError(err: unknown): RemoteErrorData {
@@ -106,22 +112,22 @@ const sandboxFolder = new URL("./", import.meta.url).href;
 /** Rewrites stored file URLs in a stack to the caller's own, and drops the runtime's frames. */
 function callerPaths(stack: string): string {
   const lines = stack.split("\n").filter((line) => !line.includes("(ext:") && !line.includes(sandboxFolder));
-  const text = lines.join("\n");
-  return init ? text.replaceAll(init.bundleRoot, init.sourceRoot) : text;
+  const joined = lines.join("\n");
+  return init ? joined.replaceAll(init.bundleRoot, init.sourceRoot) : joined;
 }
 
 function captureConsole(): void {
-  const print = (stream: 0 | 1) => (...data: unknown[]) => {
-    const text = data.map((item) => typeof item === "string" ? item : Deno.inspect(item)).join(" ");
-    post({ t: "log", id: currentCall, stream, text });
+  const print = (kind: FrameKind) => (...data: unknown[]) => {
+    const line = data.map((item) => typeof item === "string" ? item : Deno.inspect(item)).join(" ");
+    emit(kind, currentCall, text.encode(line));
   };
   Object.assign(console, {
-    log: print(0),
-    info: print(0),
-    debug: print(0),
-    error: print(1),
-    warn: print(1),
-    trace: print(1),
+    log: print(FrameKind.Stdout),
+    info: print(FrameKind.Stdout),
+    debug: print(FrameKind.Stdout),
+    error: print(FrameKind.Stderr),
+    warn: print(FrameKind.Stderr),
+    trace: print(FrameKind.Stderr),
   });
 }
 

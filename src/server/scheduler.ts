@@ -5,7 +5,7 @@
 import { Code, StupidModalError } from "../wire/errors.ts";
 import type { CallOutcome } from "../sandbox/call_outcome.ts";
 import { ExecutorBudget } from "../sandbox/executor_budget.ts";
-import type { LogMessage } from "../sandbox/executor_messages.ts";
+import type { ExecutorLogLine } from "../sandbox/executor_messages.ts";
 import { ExecutorPool, type PoolCall } from "../sandbox/executor_pool.ts";
 import type { AppVersion } from "./app_store.ts";
 import { type Grants, workerPermissions } from "./grants.ts";
@@ -16,6 +16,8 @@ export interface SchedulerSettings {
   cwd: string;
   configPath: string;
   runtimeRoot: string;
+  /** Where executors' Unix sockets are made. */
+  socketDir: string;
   maxPayloadBytes: number;
   maxExecutors: number;
   maxExecutorsPerFunction: number;
@@ -39,7 +41,7 @@ export class Scheduler {
   }
 
   /** Submits one call; throws NOT_FOUND for an unknown function. */
-  submit(app: AppVersion, functionName: string, args: Uint8Array, onLog: (line: LogMessage) => void): PoolCall {
+  submit(app: AppVersion, functionName: string, args: Uint8Array, onLog: (line: ExecutorLogLine) => void): PoolCall {
     const spec = app.functions.get(functionName);
     if (!spec) {
       const known = [...app.functions.keys()].join(", ");
@@ -92,7 +94,6 @@ export class Scheduler {
     pool = new ExecutorPool(
       {
         init: {
-          t: "init",
           entry: app.workerEntry,
           functionName,
           permissions,
@@ -100,6 +101,7 @@ export class Scheduler {
           sourceRoot: app.sourceRoot,
           maxPayloadBytes: settings.maxPayloadBytes,
         },
+        socketDir: settings.socketDir,
         codeFolders: [settings.runtimeRoot, app.dir],
         configPath: settings.configPath,
         memoryMb: spec.memory_mb || settings.defaultMemoryMb,

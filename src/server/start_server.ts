@@ -58,11 +58,13 @@ export async function startServer(
   });
   const { token, file: tokenFile } = await serverToken(config.token, dataDir);
   const configPath = resolve(runtimeRoot, "deno.json");
+  const socketDir = await executorSocketDir(dataDir);
   const scheduler = new Scheduler({
     grants,
     cwd,
     configPath,
     runtimeRoot,
+    socketDir,
     maxPayloadBytes: config.maxPayloadBytes,
     maxExecutors: config.maxExecutors,
     maxExecutorsPerFunction: config.maxExecutorsPerFunction,
@@ -126,4 +128,16 @@ export async function startServer(
     executorCount: () => scheduler.executorCount,
     shutdown,
   };
+}
+
+/** A fresh folder for executors' sockets, inside the private data directory. */
+async function executorSocketDir(dataDir: string): Promise<string> {
+  const dir = resolve(dataDir, "sockets");
+  // A Unix socket path must fit in 108 bytes; ours add 18.
+  if (dir.length > 88) {
+    throw new Error(`the data directory's path is too long for executor sockets (${dir}); choose a shorter --data-dir`);
+  }
+  await Deno.remove(dir, { recursive: true }).catch(() => {});
+  await Deno.mkdir(dir, { recursive: true, mode: 0o700 });
+  return dir;
 }
