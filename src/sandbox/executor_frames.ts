@@ -41,6 +41,22 @@ export function frameHeader(kind: FrameKind, id: number, payloadBytes: number): 
   return header;
 }
 
+/** Payloads up to this size are copied behind their header, so a frame is one write and one read. */
+const inlinePayloadBytes = 64 * 1024;
+
+/**
+ * A frame as the parts to write back to back: one buffer for a small payload, the header and the
+ * payload itself (never copied) for a large one.
+ */
+export function frameParts(kind: FrameKind, id: number, payload: Uint8Array): Uint8Array[] {
+  const header = frameHeader(kind, id, payload.byteLength);
+  if (payload.byteLength > inlinePayloadBytes) return [header, payload];
+  const frame = new Uint8Array(frameHeaderBytes + payload.byteLength);
+  frame.set(header);
+  frame.set(payload, frameHeaderBytes);
+  return [frame];
+}
+
 /** Reads the kind, id and payload of one whole frame. */
 export function parseFrame(frame: Uint8Array): Frame {
   const view = new DataView(frame.buffer, frame.byteOffset, frameHeaderBytes);

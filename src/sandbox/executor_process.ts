@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { decodeValue } from "../wire/codec.ts";
 import { Code } from "../wire/errors.ts";
 import { type CallOutcome, failed } from "./call_outcome.ts";
-import { type Frame, frameHeader, FrameKind, parseFrame, readFrames } from "./executor_frames.ts";
+import { type Frame, FrameKind, frameParts, parseFrame, readFrames } from "./executor_frames.ts";
 import type { ExecutorInit, ExecutorLogLine, FailureReport } from "./executor_messages.ts";
 
 /** Everything needed to start executors for one function of one app version. */
@@ -19,6 +19,8 @@ export interface ExecutorSpec {
   codeFolders: string[];
   /** The Deno config (import map, node_modules) executors run with. */
   configPath: string;
+  /** The app version's lockfile, written at registration. */
+  lockPath: string;
   memoryMb: number;
   /** The server's values of the environment variables the function may read. */
   env: Record<string, string>;
@@ -92,9 +94,7 @@ export class ExecutorProcess {
   run(id: number, args: Uint8Array, onLog: (line: ExecutorLogLine) => void): Promise<CallOutcome> {
     return new Promise((settle) => {
       this.#running = { id, onLog, settle };
-      // Header and arguments go out as two writes: the arguments' bytes are never copied here.
-      this.#output!.write(frameHeader(FrameKind.Call, id, args.byteLength)).catch(() => {});
-      this.#output!.write(args).catch(() => {});
+      for (const part of frameParts(FrameKind.Call, id, args)) this.#output!.write(part).catch(() => {});
     });
   }
 
@@ -201,7 +201,8 @@ function executorArgs(spec: ExecutorSpec, socket: string): string[] {
     "--quiet",
     "--no-prompt",
     "--cached-only",
-    "--no-lock",
+    `--lock=${spec.lockPath}`,
+    "--frozen",
     "--unstable-worker-options",
     `--config=${spec.configPath}`,
     // Connecting to a Unix socket takes read, write and (Deno 2.9) net access to its path.

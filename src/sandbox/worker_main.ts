@@ -6,7 +6,7 @@ import { findFunction } from "../sdk/function_registry.ts";
 import { decodeArgs, encodeValue } from "../wire/codec.ts";
 import { Code, StupidModalError } from "../wire/errors.ts";
 import { assertTransferable } from "../wire/transferable.ts";
-import { frameHeader, FrameKind, parseFrame } from "./executor_frames.ts";
+import { FrameKind, frameParts, parseFrame } from "./executor_frames.ts";
 import type { ExecutorInit, FailureReport, RemoteErrorData } from "./executor_messages.ts";
 
 const scope = self as unknown as Worker;
@@ -14,7 +14,7 @@ const text = new TextEncoder();
 
 /** Sends one frame to the executor's main thread, which writes it to the server. */
 function emit(kind: FrameKind, id: number, payload: Uint8Array = new Uint8Array()): void {
-  scope.postMessage([frameHeader(kind, id, payload.byteLength), payload]);
+  scope.postMessage(frameParts(kind, id, payload));
 }
 
 let init: ExecutorInit | undefined;

@@ -3,7 +3,7 @@
  * the grants and its imports against the npm allowlist, then resolve and cache its npm packages so
  * executors never fetch code while serving.
  */
-import { posix } from "node:path";
+import { dirname, join, posix } from "node:path";
 import { appVersion } from "../wire/app_version.ts";
 import { Code, StupidModalError } from "../wire/errors.ts";
 import { importSpecifiers, isLocalSpecifier } from "../wire/import_specifiers.ts";
@@ -35,7 +35,7 @@ export async function registerApp(
   await checkRequest(request, policy);
   const staged = await store.stage(request);
   try {
-    await cacheDependencies(`${staged.dir}/worker.ts`, policy.configPath, staged.filesUrl, request.source_root);
+    await cacheDependencies(staged.dir, policy.configPath, staged.filesUrl, request.source_root);
     return await store.publish(staged);
   } catch (err) {
     await staged.discard();
@@ -119,15 +119,20 @@ function isSafePath(path: string): boolean {
     posix.normalize(path) === path && !path.startsWith("../") && /\.(ts|tsx|js|jsx|mts|mjs|json)$/.test(path);
 }
 
-/** `deno cache` the worker entry: parses every module and installs npm packages now. */
+/**
+ * `deno cache` the worker entry: parses every module and installs npm packages now. The version
+ * gets a lockfile of its own (the runtime's, plus its packages), so executors start `--frozen`.
+ */
 async function cacheDependencies(
-  entry: string,
+  dir: string,
   configPath: string,
   filesUrl: string,
   sourceRoot: string,
 ): Promise<void> {
+  const lockPath = `${dir}/deno.lock`;
+  await Deno.copyFile(join(dirname(configPath), "deno.lock"), lockPath).catch(() => {});
   const output = await new Deno.Command(Deno.execPath(), {
-    args: ["cache", "--quiet", "--no-lock", `--config=${configPath}`, entry],
+    args: ["cache", "--quiet", `--lock=${lockPath}`, `--config=${configPath}`, `${dir}/worker.ts`],
     stdout: "null",
     stderr: "piped",
     env: { NO_COLOR: "1" },

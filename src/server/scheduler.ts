@@ -104,6 +104,7 @@ export class Scheduler {
         socketDir: settings.socketDir,
         codeFolders: [settings.runtimeRoot, app.dir],
         configPath: settings.configPath,
+        lockPath: `${app.dir}/deno.lock`,
         memoryMb: spec.memory_mb || settings.defaultMemoryMb,
         env,
       },
