@@ -26,9 +26,11 @@ try {
   Deno.exit(1);
 }
 console.log(`listening on ${server.address}`);
-if (server.tokenFile) {
+if (server.tokenGenerated) {
   console.log(`token (written to ${server.tokenFile}): ${server.token}`);
   console.log(`callers use it with: export STUPID_MODAL_TOKEN=${server.token}`);
+} else if (server.tokenFile) {
+  console.log(`token: the one in ${server.tokenFile} (callers: export STUPID_MODAL_TOKEN=$(cat ${server.tokenFile}))`);
 }
 
 let signalled = false;

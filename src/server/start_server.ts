@@ -18,8 +18,10 @@ export interface RunningServer {
   address: string;
   port: number;
   token: string;
-  /** Set when the token was generated and written to this file. */
+  /** Set when the token was generated (by this start or an earlier one) and kept in this file. */
   tokenFile?: string;
+  /** True when this start generated the token. */
+  tokenGenerated: boolean;
   /** Executors alive now. */
   executorCount(): number;
   /** Stops accepting, lets in-flight calls finish within the grace period, stops every executor. */
@@ -56,7 +58,7 @@ export async function startServer(
   await store.load().catch((err) => {
     throw new Error(`cannot read the data directory ${dataDir}: ${err.message}`);
   });
-  const { token, file: tokenFile } = await serverToken(config.token, dataDir);
+  const { token, file: tokenFile, generated } = await serverToken(config.token, dataDir);
   const configPath = resolve(runtimeRoot, "deno.json");
   const socketDir = await executorSocketDir(dataDir);
   const scheduler = new Scheduler({
@@ -125,6 +127,7 @@ export async function startServer(
     port,
     token,
     tokenFile,
+    tokenGenerated: generated ?? false,
     executorCount: () => scheduler.executorCount,
     shutdown,
   };

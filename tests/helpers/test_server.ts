@@ -22,10 +22,18 @@ export interface TestServer {
   stop(): Promise<void>;
 }
 
-/** Starts a server with extra flags; the token is random unless given. */
-export async function startTestServer(flags: string[] = [], options: { token?: string } = {}): Promise<TestServer> {
-  const dataDir = await Deno.makeTempDir({ prefix: "stupid-modal-test-" });
-  const token = options.token ?? crypto.randomUUID();
+/** How to start a test server. */
+export interface TestServerOptions {
+  /** The token to set as STUPID_MODAL_TOKEN; random by default; null lets the server generate one. */
+  token?: string | null;
+  /** Reuse this data directory (and keep it at stop) instead of a fresh temporary one. */
+  dataDir?: string;
+}
+
+/** Starts a server with extra flags. */
+export async function startTestServer(flags: string[] = [], options: TestServerOptions = {}): Promise<TestServer> {
+  const dataDir = options.dataDir ?? await Deno.makeTempDir({ prefix: "stupid-modal-test-" });
+  const token = options.token === null ? "" : options.token ?? crypto.randomUUID();
   const process = new Deno.Command(Deno.execPath(), {
     args: [
       "run",
@@ -42,6 +50,7 @@ export async function startTestServer(flags: string[] = [], options: { token?: s
       ...flags,
     ],
     cwd: repoRoot,
+    // An empty STUPID_MODAL_TOKEN counts as unset, whatever this process has set.
     env: { STUPID_MODAL_TOKEN: token, NO_COLOR: "1" },
     stdout: "piped",
     stderr: "piped",
@@ -77,9 +86,10 @@ export async function startTestServer(flags: string[] = [], options: { token?: s
     }),
   ]);
   const address = listening.replace("listening on ", "").trim();
+  const generated = output.find((line) => line.startsWith("token (written to "));
   return {
     address,
-    token,
+    token: token || (generated?.split(": ")[1] ?? ""),
     dataDir,
     process,
     output,
@@ -93,7 +103,7 @@ export async function startTestServer(flags: string[] = [], options: { token?: s
       await exited;
       await collected;
       deepStrictEqual(await executorsOf(dataDir), [], "executor processes outlived the server");
-      await Deno.remove(dataDir, { recursive: true });
+      if (!options.dataDir) await Deno.remove(dataDir, { recursive: true });
     },
   };
 }
