@@ -5,7 +5,7 @@ import { Code, RemoteError, type StupidModalError } from "../mod.ts";
 import { appVersion } from "../src/wire/app_version.ts";
 import type { FunctionSpec, SourceFile } from "../src/wire/proto.ts";
 import { executorsOf, startTestServer, useServer } from "./helpers/test_server.ts";
-import { app, bomb, exits, ping, snoop, spin, strayRejection } from "./fixtures/hostile_app.ts";
+import { app, bomb, exits, forgesFrames, oddError, ping, snoop, spin, strayRejection } from "./fixtures/hostile_app.ts";
 import { app as greedyApp, readsEtc } from "./fixtures/greedy_app.ts";
 
 const hasCode = (code: Code, pattern: RegExp) => (err: StupidModalError) => {
@@ -65,6 +65,12 @@ Deno.test("hostile functions fail alone and the server keeps serving", async (t)
 
     await t.step("a function asking for more than the server grants is refused at registration", async () => {
       await rejects(readsEtc.remote(), hasCode(Code.PERMISSION_DENIED, /read access to "\/etc".*--grant-read=\/etc/));
+    });
+
+    await t.step("an odd error or forged frames from a function cannot crash the server", async () => {
+      await rejects(oddError.remote(), hasCode(Code.INVALID_ARGUMENT, /^42$/));
+      await rejects(forgesFrames.remote(), hasCode(Code.INTERNAL, /malformed frame.*invalid code 999/));
+      equal(await ping.remote(), "pong");
     });
 
     await t.step("the server still serves", async () => {

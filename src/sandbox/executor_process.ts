@@ -4,11 +4,11 @@
  * time, and tells why it died.
  */
 import { join } from "node:path";
-import { decodeValue } from "../wire/codec.ts";
 import { Code } from "../wire/errors.ts";
 import { type CallOutcome, failed } from "./call_outcome.ts";
 import { type Frame, FrameKind, frameParts, parseFrame, readFrames } from "./executor_frames.ts";
-import type { ExecutorInit, ExecutorLogLine, FailureReport } from "./executor_messages.ts";
+import type { ExecutorInit, ExecutorLogLine } from "./executor_messages.ts";
+import { readFailureReport } from "./failure_report.ts";
 
 /** Everything needed to start executors for one function of one app version. */
 export interface ExecutorSpec {
@@ -27,6 +27,9 @@ export interface ExecutorSpec {
 }
 
 const executorMain = new URL("./executor_main.ts", import.meta.url).pathname;
+
+/** A printed line longer than this reaches the caller cut short. */
+const maxLogLineBytes = 64 * 1024;
 
 /** The V8 exit status of a process that ran out of heap (SIGTRAP). */
 const outOfMemoryStatus = 133;
@@ -50,11 +53,13 @@ export class ExecutorProcess {
   #killReason: CallOutcome | undefined;
   #ready: PromiseWithResolvers<void> = Promise.withResolvers();
   #memoryMb: number;
+  #maxPayloadBytes: number;
   #diagnostics = "";
   #stopping = false;
 
   private constructor(spec: ExecutorSpec, socket: string) {
     this.#memoryMb = spec.memoryMb;
+    this.#maxPayloadBytes = spec.init.maxPayloadBytes;
     this.#child = new Deno.Command(Deno.execPath(), {
       args: executorArgs(spec, socket),
       clearEnv: true,
@@ -126,7 +131,8 @@ export class ExecutorProcess {
     try {
       for await (const bytes of readFrames(connection.readable)) this.#receive(parseFrame(bytes));
     } catch (err) {
-      this.kill(failed(Code.INTERNAL, `the executor's connection broke (${err}); it was replaced`));
+      // A malformed frame or report: the executor is not trusted with another input.
+      this.kill(failed(Code.INTERNAL, `the executor sent a malformed frame (${(err as Error).message}); it was replaced`));
     }
   }
 
@@ -141,14 +147,20 @@ export class ExecutorProcess {
         if (this.#running?.id !== frame.id) return;
         return this.#running.onLog({
           stream: frame.kind === FrameKind.Stdout ? 0 : 1,
-          text: new TextDecoder().decode(frame.payload),
+          text: new TextDecoder().decode(frame.payload.subarray(0, maxLogLineBytes)),
         });
-      case FrameKind.Done:
-        return this.#finish(frame.id, { value: frame.payload });
+      case FrameKind.Done: {
+        // The worker checks the size too; this holds even if the function forged the frame.
+        const limit = this.#maxPayloadBytes;
+        if (frame.payload.byteLength <= limit) return this.#finish(frame.id, { value: frame.payload });
+        const message = `the result is ${frame.payload.byteLength} bytes, over the server's limit of ${limit} bytes`;
+        return this.#finish(frame.id, failed(Code.RESOURCE_EXHAUSTED, message));
+      }
       case FrameKind.Failed: {
-        const report = decodeValue(frame.payload, "failure report") as FailureReport;
-        this.#finish(frame.id, { failure: { code: report.code, message: report.message, remote: report.remote } });
-        if (report.recycle) this.kill(failed(Code.INTERNAL, "executor recycled"));
+        if (this.#running?.id !== frame.id) return;
+        const { failure, recycle } = readFailureReport(frame.payload);
+        this.#finish(frame.id, { failure });
+        if (recycle) this.kill(failed(Code.INTERNAL, "executor recycled"));
         return;
       }
       default:

@@ -25,11 +25,11 @@ forbidExit();
 
 self.addEventListener("error", (event) => {
   event.preventDefault();
-  failCurrent(event.error ?? new Error(event.message), "uncaught error");
+  failCurrent(event.error ?? new Error(event.message));
 });
 self.addEventListener("unhandledrejection", (event) => {
   event.preventDefault();
-  failCurrent(event.reason, "unhandled promise rejection");
+  failCurrent(event.reason);
 });
 
 scope.onmessage = async (event: MessageEvent<ExecutorInit | Uint8Array>) => {
@@ -60,30 +60,34 @@ async function run(id: number, args: Uint8Array): Promise<void> {
     emit(FrameKind.Done, id, value);
   } catch (err) {
     emit(FrameKind.Failed, id, encodeValue(describeFailure(err, false)));
+  } finally {
+    // Output and stray errors after the call ended belong to no call.
+    currentCall = 0;
   }
 }
 
-function failCurrent(reason: unknown, what: string): void {
-  if (currentCall === 0) {
-    console.error(`${what} outside any call:`, reason);
-    return;
-  }
+function failCurrent(reason: unknown): void {
+  // Outside any call there is nobody to tell; the executor lives on.
+  if (currentCall === 0) return;
   // The function's own promise may still be running: the server replaces this executor.
   emit(FrameKind.Failed, currentCall, encodeValue(describeFailure(reason, true)));
 }
 
 function describeFailure(err: unknown, recycle: boolean): FailureReport {
-  if (err instanceof StupidModalError) return { code: err.code, message: err.message, recycle };
+  if (err instanceof StupidModalError && Code[err.code] !== undefined && err.code !== Code.OK) {
+    return { code: err.code, message: String(err.message), recycle };
+  }
   const remote = remoteError(err);
   return { code: Code.UNKNOWN, message: `${remote.name}: ${remote.message}`, remote, recycle };
 }
 
 function remoteError(err: unknown): RemoteErrorData {
   const error = err instanceof Error ? err : new Error(`non-Error value thrown: ${Deno.inspect(err)}`);
+  const message = String(error.message);
   return {
-    name: error.name,
-    message: error instanceof Deno.errors.NotCapable ? sandboxHint(error.message) : error.message,
-    stack: callerPaths(error.stack ?? ""),
+    name: String(error.name),
+    message: error instanceof Deno.errors.NotCapable ? sandboxHint(message) : message,
+    stack: callerPaths(String(error.stack ?? "")),
     cause: error.cause === undefined ? new Uint8Array() : encodeCause(error.cause),
   };
 }
