@@ -132,7 +132,9 @@ export class ExecutorProcess {
       for await (const bytes of readFrames(connection.readable)) this.#receive(parseFrame(bytes));
     } catch (err) {
       // A malformed frame or report: the executor is not trusted with another input.
-      this.kill(failed(Code.INTERNAL, `the executor sent a malformed frame (${(err as Error).message}); it was replaced`));
+      this.kill(
+        failed(Code.INTERNAL, `the executor sent a malformed frame (${(err as Error).message}); it was replaced`),
+      );
     }
   }
 
