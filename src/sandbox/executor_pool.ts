@@ -2,7 +2,7 @@
  * The warm executors of one function of one app version: started on demand up to a cap, kept
  * warm between calls, stopped after an idle window; inputs beyond capacity wait in order.
  */
-import { Code } from "../wire/errors.ts";
+import { Code, type StupidModalError } from "../wire/errors.ts";
 import { type CallOutcome, failed } from "./call_outcome.ts";
 import type { Evictable, ExecutorBudget } from "./executor_budget.ts";
 import type { ExecutorLogLine } from "./executor_messages.ts";
@@ -12,6 +12,8 @@ import { ExecutorProcess, type ExecutorSpec } from "./executor_process.ts";
 export interface PoolSettings {
   maxExecutors: number;
   scaledownMs: number;
+  /** How long an executor may take to load the app before it is killed. */
+  startTimeoutMs: number;
 }
 
 /** One input handed to a pool. */
@@ -106,28 +108,44 @@ export class ExecutorPool implements Evictable {
   }
 
   #startExecutor(): void {
-    const executor = ExecutorProcess.spawn(this.#spec);
+    let executor: ExecutorProcess;
+    try {
+      executor = ExecutorProcess.spawn(this.#spec);
+    } catch (err) {
+      this.#budget.release();
+      this.#failWaiting(Code.RESOURCE_EXHAUSTED, `cannot start an executor: ${(err as Error).message}`);
+      return;
+    }
     this.#live.add(executor);
     this.#starting++;
     executor.exited.then(() => this.#forget(executor));
+    // A module whose top level never finishes must not hold its inputs forever.
+    const loadTimer = setTimeout(() => {
+      const message = `the app did not finish loading within ${this.#settings.startTimeoutMs} ms`;
+      executor.kill(failed(Code.DEADLINE_EXCEEDED, message));
+    }, this.#settings.startTimeoutMs);
     executor.ready.then(
       () => {
+        clearTimeout(loadTimer);
         this.#starting--;
         if (this.#closed || !executor.usable) return;
         this.#makeIdle(executor);
         this.dispatch();
       },
-      (err: Error) => {
+      (err: StupidModalError) => {
+        clearTimeout(loadTimer);
         this.#starting--;
         this.#retire(executor);
-        executor.kill(failed(Code.FAILED_PRECONDITION, "the app failed to load"));
+        executor.kill(failed(err.code, err.message));
         // The app cannot load (a top-level throw, a missing function): waiting inputs would fail
         // the same way, so they fail now rather than spawn executor after executor.
-        for (const input of this.#queue.splice(0)) {
-          input.settle(failed(Code.FAILED_PRECONDITION, `the app failed to load: ${err.message}`));
-        }
+        this.#failWaiting(err.code, err.message);
       },
     );
+  }
+
+  #failWaiting(code: Code, message: string): void {
+    for (const input of this.#queue.splice(0)) input.settle(failed(code, message));
   }
 
   #run(executor: ExecutorProcess, input: QueuedInput): void {

@@ -4,7 +4,7 @@
  * time, and tells why it died.
  */
 import { join } from "node:path";
-import { Code } from "../wire/errors.ts";
+import { Code, StupidModalError } from "../wire/errors.ts";
 import { type CallOutcome, failed } from "./call_outcome.ts";
 import { type Frame, FrameKind, frameParts, parseFrame, readFrames } from "./executor_frames.ts";
 import type { ExecutorInit, ExecutorLogLine } from "./executor_messages.ts";
@@ -80,12 +80,19 @@ export class ExecutorProcess {
   static spawn(spec: ExecutorSpec): ExecutorProcess {
     const socket = join(spec.socketDir, `${crypto.randomUUID().slice(0, 12)}.sock`);
     const listener = Deno.listen({ transport: "unix", path: socket });
-    const executor = new ExecutorProcess(spec, socket);
+    let executor;
+    try {
+      executor = new ExecutorProcess(spec, socket);
+    } catch (err) {
+      listener.close();
+      Deno.removeSync(socket);
+      throw err;
+    }
     executor.#accept(listener, socket);
     return executor;
   }
 
-  /** Resolves once the function is loaded; rejects with why it could not be. */
+  /** Resolves once the function is loaded; rejects with a StupidModalError saying why it could not be. */
   get ready(): Promise<void> {
     return this.#ready.promise;
   }
@@ -142,8 +149,10 @@ export class ExecutorProcess {
     switch (frame.kind) {
       case FrameKind.Ready:
         return this.#ready.resolve();
-      case FrameKind.LoadFailed:
-        return this.#ready.reject(new Error(new TextDecoder().decode(frame.payload)));
+      case FrameKind.LoadFailed: {
+        const message = `the app failed to load: ${new TextDecoder().decode(frame.payload)}`;
+        return this.#ready.reject(new StupidModalError(Code.FAILED_PRECONDITION, message));
+      }
       case FrameKind.Stdout:
       case FrameKind.Stderr:
         if (this.#running?.id !== frame.id) return;
@@ -181,7 +190,8 @@ export class ExecutorProcess {
   #onExit(status: Deno.CommandStatus): void {
     this.#stopping = true;
     const outcome = this.#killReason ?? this.#exitOutcome(status);
-    this.#ready.reject(new Error(outcome.failure?.message ?? "executor exited"));
+    const failure = outcome.failure ?? { code: Code.INTERNAL, message: "executor exited" };
+    this.#ready.reject(new StupidModalError(failure.code, failure.message));
     const running = this.#running;
     this.#running = undefined;
     running?.settle(outcome);

@@ -45,6 +45,11 @@ export class AppStore {
   async load(): Promise<void> {
     await Deno.mkdir(this.appsDir, { recursive: true, mode: 0o700 });
     for await (const entry of Deno.readDir(this.appsDir)) {
+      if (entry.isDirectory && entry.name.startsWith(".staging-")) {
+        // Left by a registration that was cut short (a crash): never published, safe to drop.
+        await Deno.remove(join(this.appsDir, entry.name), { recursive: true });
+        continue;
+      }
       if (!entry.isDirectory || entry.name.startsWith(".")) continue;
       const dir = join(this.appsDir, entry.name);
       const meta = JSON.parse(await Deno.readTextFile(join(dir, "meta.json"))) as Meta;
@@ -68,14 +73,19 @@ export class AppStore {
   /** Writes a new version into a staging folder; `publish` makes it visible. */
   async stage(request: RegisterAppRequest): Promise<StagedVersion> {
     const dir = await Deno.makeTempDir({ dir: this.appsDir, prefix: ".staging-" });
-    for (const file of request.files) {
-      const path = join(dir, "files", file.path);
-      await Deno.mkdir(join(path, ".."), { recursive: true });
-      await Deno.writeFile(path, file.content);
+    try {
+      for (const file of request.files) {
+        const path = join(dir, "files", file.path);
+        await Deno.mkdir(join(path, ".."), { recursive: true });
+        await Deno.writeFile(path, file.content);
+      }
+      const imports = request.functions.map((fn) => `import ${JSON.stringify(`./files/${fn.module}`)};`);
+      const entry = [`import ${JSON.stringify(workerMain)};`, ...new Set(imports)].join("\n") + "\n";
+      await Deno.writeTextFile(join(dir, "worker.ts"), entry);
+    } catch (err) {
+      await Deno.remove(dir, { recursive: true }).catch(() => {});
+      throw err;
     }
-    const imports = request.functions.map((fn) => `import "./files/${fn.module}";`);
-    const entry = [`import ${JSON.stringify(workerMain)};`, ...new Set(imports)].join("\n") + "\n";
-    await Deno.writeTextFile(join(dir, "worker.ts"), entry);
     const meta: Meta = {
       app_name: request.app_name,
       version: request.version,

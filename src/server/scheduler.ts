@@ -34,6 +34,7 @@ export class Scheduler {
   #budget: ExecutorBudget;
   #pools = new Map<string, ExecutorPool>();
   #nextInput = 1;
+  #closed = false;
 
   constructor(settings: SchedulerSettings) {
     this.#settings = settings;
@@ -42,6 +43,7 @@ export class Scheduler {
 
   /** Submits one call; throws NOT_FOUND for an unknown function. */
   submit(app: AppVersion, functionName: string, args: Uint8Array, onLog: (line: ExecutorLogLine) => void): PoolCall {
+    if (this.#closed) throw new StupidModalError(Code.UNAVAILABLE, "the server is shutting down");
     const spec = app.functions.get(functionName);
     if (!spec) {
       const known = [...app.functions.keys()].join(", ");
@@ -74,6 +76,7 @@ export class Scheduler {
 
   /** Stops every pool: waiting and running calls get `reason`, executors are killed. */
   async close(reason: CallOutcome): Promise<void> {
+    this.#closed = true;
     const pools = [...this.#pools.values()];
     this.#pools.clear();
     await Promise.all(pools.map((pool) => pool.close(reason)));
@@ -108,7 +111,11 @@ export class Scheduler {
         memoryMb: spec.memory_mb || settings.defaultMemoryMb,
         env,
       },
-      { maxExecutors: settings.maxExecutorsPerFunction, scaledownMs: settings.scaledownMs },
+      {
+        maxExecutors: settings.maxExecutorsPerFunction,
+        scaledownMs: settings.scaledownMs,
+        startTimeoutMs: spec.timeout_ms || settings.defaultTimeoutMs,
+      },
       this.#budget,
     );
     this.#pools.set(key, pool);

@@ -54,7 +54,7 @@ export function stupidModalHandlers(context: ServiceContext): grpc.UntypedServic
       unary(callback, () => {
         auth.check(call.metadata);
         return { present: store.has(call.request.version), max_payload_bytes: policy.maxPayloadBytes };
-      });
+      }, context.log);
     },
 
     RegisterApp(call: grpc.ServerUnaryCall<RegisterAppRequest, unknown>, callback: Callback<unknown>) {
@@ -68,22 +68,27 @@ export function stupidModalHandlers(context: ServiceContext): grpc.UntypedServic
         }
         const app = await pending;
         return { version: app.version, max_payload_bytes: policy.maxPayloadBytes };
-      });
+      }, context.log);
     },
 
     Invoke(call: grpc.ServerUnaryCall<InvokeRequest, unknown>, callback: Callback<unknown>) {
       let running: PoolCall | undefined;
-      call.on("cancelled", () => running?.cancel());
+      let cancelled = false;
+      call.on("cancelled", () => {
+        cancelled = true;
+        running?.cancel();
+      });
       unary(callback, async () => {
         auth.check(call.metadata);
         const { version, app_name, function: name, args } = call.request;
         running = scheduler.submit(findApp(version, app_name), name, args, () => {});
+        if (cancelled) running.cancel();
         const outcome = await running.outcome;
         if (outcome.failure && !outcome.failure.remote) {
           throw new StupidModalError(outcome.failure.code, outcome.failure.message);
         }
         return outcome.failure ? { failure: outcome.failure } : { value: outcome.value };
-      });
+      }, context.log);
     },
 
     Session(stream: grpc.ServerDuplexStream<SessionRequest, SessionResponse>) {
@@ -91,7 +96,7 @@ export function stupidModalHandlers(context: ServiceContext): grpc.UntypedServic
         auth.check(stream.metadata);
       } catch (err) {
         // grpc-js ends a server stream with the status of an emitted error.
-        stream.emit("error", asStatus(err));
+        stream.emit("error", asStatus(err, context.log));
         return;
       }
       const running = new Map<number, PoolCall>();
@@ -162,16 +167,21 @@ function failure(callId: number, code: Code, message: string): OutputMessage {
 }
 
 /** Runs a unary handler body, mapping thrown errors to gRPC statuses. */
-function unary<T>(callback: Callback<T>, body: () => T | Promise<T>): void {
+function unary<T>(callback: Callback<T>, body: () => T | Promise<T>, log: (line: string) => void): void {
   Promise.resolve().then(body).then(
     (response) => callback(null, response),
-    (err) => callback(asStatus(err)),
+    (err) => callback(asStatus(err, log)),
   );
 }
 
-function asStatus(err: unknown): grpc.ServiceError {
-  const error = StupidModalError.from(err);
-  const code = error.code === Code.UNKNOWN && !(err instanceof StupidModalError) ? Code.INTERNAL : error.code;
+function asStatus(err: unknown, log?: (line: string) => void): grpc.ServiceError {
+  let error = StupidModalError.from(err);
+  if (!(err instanceof StupidModalError)) {
+    // Not an answer we meant to give: its text may name server paths, so it stays in the log.
+    log?.(`internal error: ${err instanceof Error ? err.stack : String(err)}`);
+    error = new StupidModalError(Code.INTERNAL, "internal error (details are in the server's log)");
+  }
+  const code = error.code;
   return Object.assign(new Error(error.message), {
     code: code as number as grpc.status,
     details: error.message,
