@@ -5,7 +5,18 @@ import { Code, RemoteError, type StupidModalError } from "../mod.ts";
 import { appVersion } from "../src/wire/app_version.ts";
 import type { FunctionSpec, SourceFile } from "../src/wire/proto.ts";
 import { executorsOf, startTestServer, useServer } from "./helpers/test_server.ts";
-import { app, bomb, exits, forgesFrames, oddError, ping, snoop, spin, strayRejection } from "./fixtures/hostile_app.ts";
+import {
+  app,
+  bomb,
+  exits,
+  forgesFrames,
+  importsAnything,
+  oddError,
+  ping,
+  snoop,
+  spin,
+  strayRejection,
+} from "./fixtures/hostile_app.ts";
 import { app as greedyApp, readsEtc } from "./fixtures/greedy_app.ts";
 
 const hasCode = (code: Code, pattern: RegExp) => (err: StupidModalError) => {
@@ -61,6 +72,18 @@ Deno.test("hostile functions fail alone and the server keeps serving", async (t)
         return true;
       });
       await rejects(snoop.remote(`${server.dataDir}/token`), (err: RemoteError) => err.remoteName === "NotCapable");
+    });
+
+    await t.step("a computed import of the server's stored app files is denied", async () => {
+      const stored = [];
+      for await (const entry of Deno.readDir(`${server.dataDir}/apps`)) stored.push(entry.name);
+      ok(stored.length > 0);
+      const meta = `file://${server.dataDir}/apps/${stored[0]}/meta.json`;
+      await rejects(importsAnything.remote(meta), (err: RemoteError) => {
+        ok(err instanceof RemoteError);
+        match(err.message, /read access/);
+        return true;
+      });
     });
 
     await t.step("a function asking for more than the server grants is refused at registration", async () => {

@@ -1,3 +1,4 @@
+import { join } from "node:path";
 /**
  * Routes calls to the executor pool of their function (one pool per app version and function),
  * applies per-function limits, and writes one log line per call.
@@ -105,7 +106,9 @@ export class Scheduler {
           maxPayloadBytes: settings.maxPayloadBytes,
         },
         socketDir: settings.socketDir,
-        codeFolders: [settings.runtimeRoot, app.dir],
+        // The worker's modules load with the executor's read access: exactly the code they need,
+        // never the whole runtime folder (which may hold the data directory).
+        codeFolders: [app.dir, ...["src", "mod.ts", "node_modules"].map((part) => join(settings.runtimeRoot, part))],
         configPath: settings.configPath,
         lockPath: `${app.dir}/deno.lock`,
         memoryMb: spec.memory_mb || settings.defaultMemoryMb,
