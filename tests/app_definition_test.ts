@@ -32,6 +32,13 @@ Deno.test("names that cannot identify a function or app are refused", () => {
   throws(() => app.function({ name: "a-b" }, (x: number) => x), /"a-b" is not an identifier/);
 });
 
+Deno.test("limits must be positive whole numbers", () => {
+  const app = new App("definition-limits");
+  throws(() => app.function({ timeoutMs: 1.5 }, function a() {}), /timeoutMs of "a" must be a positive whole number/);
+  throws(() => app.function({ memoryMb: -1 }, function b() {}), /memoryMb of "b" must be a positive whole number/);
+  throws(() => app.function({ timeoutMs: 2 ** 31 }, function c() {}), /timeoutMs of "c"/);
+});
+
 Deno.test("local runs the function in this process with its own types", async () => {
   const app = new App("definition-local");
   const greet = app.function({ name: "greet" }, (name: string) => `hi ${name}`);

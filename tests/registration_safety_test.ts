@@ -84,6 +84,17 @@ Deno.test("registration refuses sneaky imports, unsafe paths and clashing files,
       );
     });
 
+    await t.step("timeouts and heaps beyond the operator's caps are refused, naming the flag", async () => {
+      await rejects(
+        client.registerApp(await request({ "main.ts": define }, [{ timeout_ms: 2 ** 31 }])),
+        refused(Code.INVALID_ARGUMENT, /at most 86400000 ms \(--max-timeout-ms\)/),
+      );
+      await rejects(
+        client.registerApp(await request({ "main.ts": define }, [{ memory_mb: 100_000 }])),
+        refused(Code.INVALID_ARGUMENT, /16 to 4096 MB \(--max-function-memory-mb\)/),
+      );
+    });
+
     await t.step("the server still registers and runs a good app", async () => {
       const version = await client.registerApp(await request({ "main.ts": define }, [{}]));
       equal(await client.call({ version, functionName: "f" }, []), 1);

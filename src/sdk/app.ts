@@ -47,6 +47,12 @@ export class App {
         `function name "${name}" is not an identifier: name the function, or pass the \`name\` option`,
       );
     }
+    for (const limit of ["timeoutMs", "memoryMb"] as const) {
+      const value = options[limit];
+      if (value !== undefined && (!Number.isInteger(value) || value <= 0 || value > 2 ** 31 - 1)) {
+        throw new TypeError(`${limit} of "${name}" must be a positive whole number, got ${value}`);
+      }
+    }
     const defined = { appName: this.name, name, options, moduleUrl: definingModule(), implementation };
     defineFunction(defined);
     return remoteFunction(defined, (functionName, args) => this.#callRemote(functionName, args));

@@ -7,7 +7,7 @@ import { dirname, join, posix } from "node:path";
 import { appVersion } from "../wire/app_version.ts";
 import { Code, StupidModalError } from "../wire/errors.ts";
 import { moduleImports } from "./module_imports.ts";
-import type { RegisterAppRequest } from "../wire/proto.ts";
+import type { FunctionSpec, RegisterAppRequest } from "../wire/proto.ts";
 import type { AppStore, AppVersion } from "./app_store.ts";
 import { type Grants, workerPermissions } from "./grants.ts";
 
@@ -18,6 +18,9 @@ export interface RegistrationPolicy {
   /** npm package names functions may import; empty allows none. */
   npmAllow: string[];
   maxPayloadBytes: number;
+  /** The largest timeout and heap a function may ask for. */
+  maxTimeoutMs: number;
+  maxFunctionMemoryMb: number;
   /** The Deno config executors run with (import map, node_modules). */
   configPath: string;
 }
@@ -78,6 +81,7 @@ async function checkRequest(request: RegisterAppRequest, policy: RegistrationPol
     if (!paths.has(fn.module)) {
       throw invalid(`function "${fn.name}" is defined in "${fn.module}", which was not shipped`);
     }
+    checkLimits(fn, policy);
     workerPermissions(fn.name, fn.permissions, policy.grants, policy.cwd);
   }
   for (const file of request.files) checkImports(file.path, new TextDecoder().decode(file.content), paths, policy);
@@ -107,6 +111,22 @@ function checkImports(path: string, source: string, shipped: Set<string>, policy
     throw invalid(
       `${path} imports "${specifier}": a function may import local modules, npm: packages the server ` +
         `allows, node: built-ins and "stupid-modal"`,
+    );
+  }
+}
+
+/** A function's timeout and heap must be within what the operator allows (0 means the default). */
+function checkLimits(fn: FunctionSpec, policy: RegistrationPolicy): void {
+  if (fn.timeout_ms > policy.maxTimeoutMs) {
+    throw invalid(
+      `function "${fn.name}" asks for a ${fn.timeout_ms} ms timeout; this server allows at most ` +
+        `${policy.maxTimeoutMs} ms (--max-timeout-ms)`,
+    );
+  }
+  if (fn.memory_mb !== 0 && (fn.memory_mb < 16 || fn.memory_mb > policy.maxFunctionMemoryMb)) {
+    throw invalid(
+      `function "${fn.name}" asks for ${fn.memory_mb} MB of memory; this server allows 16 to ` +
+        `${policy.maxFunctionMemoryMb} MB (--max-function-memory-mb)`,
     );
   }
 }

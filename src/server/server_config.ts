@@ -18,6 +18,8 @@ export interface ServerConfig {
   maxExecutorsPerFunction: number;
   defaultTimeoutMs: number;
   defaultMemoryMb: number;
+  maxTimeoutMs: number;
+  maxFunctionMemoryMb: number;
   scaledownMs: number;
   graceMs: number;
   insecure: boolean;
@@ -52,6 +54,8 @@ Limits
   --max-executors-per-function N  executors of one function at once (default 4)
   --default-timeout-ms N       a call's time limit when its function sets none (default 300000)
   --default-memory-mb N        an executor's heap limit when its function sets none (default 512)
+  --max-timeout-ms N           the largest timeoutMs a function may set (default 86400000, one day)
+  --max-function-memory-mb N   the largest memoryMb a function may set (default 4096)
   --scaledown-ms N             idle time before a warm executor stops (default 60000)
   --grace-ms N                 on SIGINT/SIGTERM, how long in-flight calls may finish (default 10000)
 
@@ -78,6 +82,8 @@ export function parseServerArgs(args: string[], env: { token?: string } = {}): S
       "max-executors-per-function": { type: "string", default: "4" },
       "default-timeout-ms": { type: "string", default: "300000" },
       "default-memory-mb": { type: "string", default: "512" },
+      "max-timeout-ms": { type: "string", default: "86400000" },
+      "max-function-memory-mb": { type: "string", default: "4096" },
       "scaledown-ms": { type: "string", default: "60000" },
       "grace-ms": { type: "string", default: "10000" },
       insecure: { type: "boolean", default: false },
@@ -108,6 +114,8 @@ export function parseServerArgs(args: string[], env: { token?: string } = {}): S
     maxExecutorsPerFunction: number("max-executors-per-function", 1),
     defaultTimeoutMs: number("default-timeout-ms", 1),
     defaultMemoryMb: number("default-memory-mb", 16),
+    maxTimeoutMs: Math.min(number("max-timeout-ms", 1), 2 ** 31 - 1),
+    maxFunctionMemoryMb: number("max-function-memory-mb", 16),
     scaledownMs: number("scaledown-ms", 0),
     graceMs: number("grace-ms", 0),
     insecure: values.insecure,
