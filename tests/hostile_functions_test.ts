@@ -125,7 +125,7 @@ Deno.test("shipped code that does not parse is refused at registration", async (
     }];
     const request = {
       app_name: "broken",
-      version: await appVersion(files, functions),
+      version: await appVersion("broken", files, functions),
       files,
       functions,
       source_root: "file:///home/user/broken/",

@@ -168,7 +168,7 @@ async function rawApp(
   }];
   return {
     app_name: "protocol-raw",
-    version: options.version ?? await appVersion(files, functions),
+    version: options.version ?? await appVersion("protocol-raw", files, functions),
     files,
     functions,
     source_root: "file:///protocol-raw/",

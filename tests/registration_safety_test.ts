@@ -20,7 +20,7 @@ async function request(files: Record<string, string>, functions: Partial<Functio
   }));
   return {
     app_name: "safety",
-    version: await appVersion(shipped, specs),
+    version: await appVersion("safety", shipped, specs),
     files: shipped,
     functions: specs,
     source_root: "file:///home/user/safety/",

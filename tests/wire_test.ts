@@ -28,10 +28,11 @@ Deno.test("the version hash depends on content, not on order", async () => {
   });
   const a = { path: "a.ts", content: encode("a") };
   const b = { path: "b.ts", content: encode("b") };
-  const one = await appVersion([a, b], [spec("f"), spec("g")]);
-  equal(one, await appVersion([b, a], [spec("g"), spec("f")]));
-  notEqual(one, await appVersion([a, { path: "b.ts", content: encode("B") }], [spec("f"), spec("g")]));
-  notEqual(one, await appVersion([a, b], [spec("f"), { ...spec("g"), timeout_ms: 5 }]));
+  const one = await appVersion("app", [a, b], [spec("f"), spec("g")]);
+  equal(one, await appVersion("app", [b, a], [spec("g"), spec("f")]));
+  notEqual(one, await appVersion("app", [a, { path: "b.ts", content: encode("B") }], [spec("f"), spec("g")]));
+  notEqual(one, await appVersion("app", [a, b], [spec("f"), { ...spec("g"), timeout_ms: 5 }]));
+  notEqual(one, await appVersion("other-app", [a, b], [spec("f"), spec("g")]));
   equal(one.length, 64);
 });
 

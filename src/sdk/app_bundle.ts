@@ -29,7 +29,7 @@ export async function bundleApp(
   }));
   return {
     app_name: appName,
-    version: await appVersion(files, specs),
+    version: await appVersion(appName, files, specs),
     files,
     functions: specs,
     source_root: root,

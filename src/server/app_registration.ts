@@ -27,15 +27,28 @@ export interface RegistrationPolicy {
 
 const invalid = (message: string) => new StupidModalError(Code.INVALID_ARGUMENT, message);
 
-/** Checks, stores and caches one app version; a version already held is returned as it is. */
+/**
+ * Checks, stores and caches one app version; a version already held is returned as it is. Only a
+ * request whose content matches its version joins another registration of that version in flight.
+ */
 export async function registerApp(
   request: RegisterAppRequest,
   store: AppStore,
   policy: RegistrationPolicy,
+  inFlight: Map<string, Promise<AppVersion>>,
 ): Promise<AppVersion> {
   const held = store.get(request.version);
   if (held) return held;
   await checkRequest(request, policy);
+  let pending = inFlight.get(request.version);
+  if (!pending) {
+    pending = storeVersion(request, store, policy).finally(() => inFlight.delete(request.version));
+    inFlight.set(request.version, pending);
+  }
+  return await pending;
+}
+
+async function storeVersion(request: RegisterAppRequest, store: AppStore, policy: RegistrationPolicy) {
   const staged = await store.stage(request);
   try {
     await cacheDependencies(staged.dir, policy.configPath, staged.filesUrl, request.source_root);
@@ -68,7 +81,7 @@ async function checkRequest(request: RegisterAppRequest, policy: RegistrationPol
       `the app's code is ${total} bytes, over the server's limit of ${policy.maxPayloadBytes} bytes`,
     );
   }
-  const expected = await appVersion(request.files, request.functions);
+  const expected = await appVersion(request.app_name, request.files, request.functions);
   if (expected !== request.version) {
     throw invalid(`version ${request.version} does not match the content, whose hash is ${expected}`);
   }

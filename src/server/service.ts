@@ -60,13 +60,7 @@ export function stupidModalHandlers(context: ServiceContext): grpc.UntypedServic
     RegisterApp(call: grpc.ServerUnaryCall<RegisterAppRequest, unknown>, callback: Callback<unknown>) {
       unary(callback, async () => {
         auth.check(call.metadata);
-        const request = call.request;
-        let pending = registering.get(request.version);
-        if (!pending) {
-          pending = registerApp(request, store, policy).finally(() => registering.delete(request.version));
-          registering.set(request.version, pending);
-        }
-        const app = await pending;
+        const app = await registerApp(call.request, store, policy, registering);
         return { version: app.version, max_payload_bytes: policy.maxPayloadBytes };
       }, context.log);
     },

@@ -1,9 +1,9 @@
 /** The content hash that names an app version (see RegisterAppRequest.version in the proto). */
 import type { FunctionSpec, SourceFile } from "./proto.ts";
 
-/** Lowercase hex SHA-256 of the files and function specs, independent of their order. */
-export async function appVersion(files: SourceFile[], functions: FunctionSpec[]): Promise<string> {
-  const lines: string[] = [];
+/** Lowercase hex SHA-256 of the app's name, files and function specs, independent of their order. */
+export async function appVersion(appName: string, files: SourceFile[], functions: FunctionSpec[]): Promise<string> {
+  const lines: string[] = [`app\0${appName}\n`];
   for (const file of [...files].sort((a, b) => compare(a.path, b.path))) {
     lines.push(`file\0${file.path}\0${await sha256Hex(file.content)}\n`);
   }
