@@ -1,6 +1,9 @@
 /** A caller that hangs up cancels its calls; SIGTERM finishes or cancels calls and leaves no process. */
 import { equal, match, ok, rejects } from "node:assert/strict";
 import { Code, type StupidModalError } from "../mod.ts";
+import { Client } from "../client.ts";
+import { bundleApp } from "../src/sdk/app_bundle.ts";
+import { appFunctions } from "../src/sdk/function_registry.ts";
 import { executorsOf, startTestServer, useServer } from "./helpers/test_server.ts";
 import { app, remoteLines, sleepy, spinForever } from "./fixtures/lifecycle_app.ts";
 
@@ -95,6 +98,33 @@ Deno.test("a server killed with SIGKILL leaves no executor behind", async () => 
     equal((await executorsOf(server.dataDir)).length, 0, "executors exited with their server");
   } finally {
     await app.close();
+    await server.stop();
+  }
+});
+
+Deno.test("aborting a call's signal cancels it on the server and frees its executor", async () => {
+  const server = await startTestServer();
+  const started = Promise.withResolvers<void>();
+  const client = new Client({
+    server: server.address,
+    token: server.token,
+    onLog: (line) => line.text === "spinning" && started.resolve(),
+  });
+  try {
+    const version = await client.registerApp(await bundleApp("lifecycle-fixture", appFunctions("lifecycle-fixture")));
+    const controller = new AbortController();
+    const call = client.call({ version, functionName: "spinForever" }, [], controller.signal);
+    await started.promise;
+    controller.abort();
+    await rejects(call, (err: StupidModalError) => err.code === Code.CANCELLED);
+    await server.waitForLine(/call lifecycle-fixture\.spinForever .* CANCELLED/);
+    equal((await executorsOf(server.dataDir)).length, 0, "the spinning executor was killed");
+    await rejects(
+      client.call({ version, functionName: "sleepy" }, [1], AbortSignal.abort()),
+      (err: StupidModalError) => err.code === Code.CANCELLED,
+    );
+  } finally {
+    client.close();
     await server.stop();
   }
 });

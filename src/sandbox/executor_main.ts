@@ -4,7 +4,7 @@
  * exits when the server closes the socket, so a dead server leaves no executor behind.
  */
 import type { ExecutorInit } from "./executor_messages.ts";
-import { frameHeader, FrameKind, ownsBuffer, readFrames } from "./executor_frames.ts";
+import { FrameKind, frameParts, ownsBuffer, readFrames } from "./executor_frames.ts";
 
 const init = JSON.parse(Deno.args[0]) as ExecutorInit;
 const connection = await Deno.connect({ transport: "unix", path: init.socket });
@@ -22,10 +22,8 @@ worker.onmessage = (event: MessageEvent<Uint8Array[]>) => {
 worker.onerror = (event) => {
   // Reached only when the app fails to load: the worker handles errors during calls itself.
   event.preventDefault();
-  const message = new TextEncoder().encode(event.message);
-  output.write(frameHeader(FrameKind.LoadFailed, 0, message.byteLength))
-    .then(() => output.write(message))
-    .finally(() => Deno.exit(3));
+  const parts = frameParts(FrameKind.LoadFailed, 0, new TextEncoder().encode(event.message));
+  Promise.all(parts.map((part) => output.write(part))).finally(() => Deno.exit(3));
 };
 worker.postMessage(init);
 

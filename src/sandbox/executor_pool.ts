@@ -43,7 +43,6 @@ export class ExecutorPool implements Evictable {
   #queue: QueuedInput[] = [];
   #idle: ExecutorProcess[] = [];
   #live = new Set<ExecutorProcess>();
-  #unusable = new WeakSet<ExecutorProcess>();
   #idleTimers = new Map<ExecutorProcess, ReturnType<typeof setTimeout>>();
   #starting = 0;
   #closed = false;
@@ -160,7 +159,7 @@ export class ExecutorPool implements Evictable {
       clearTimeout(timer);
       input.executor = undefined;
       input.settle(outcome);
-      if (executor.usable && !this.#unusable.has(executor) && !this.#closed) {
+      if (executor.usable && !this.#closed) {
         this.#makeIdle(executor);
         this.dispatch();
       }
@@ -193,9 +192,8 @@ export class ExecutorPool implements Evictable {
     );
   }
 
-  /** Marks an executor as never to be reused. */
+  /** Takes an executor out of the idle list for good (its caller then kills or stops it). */
   #retire(executor: ExecutorProcess): void {
-    this.#unusable.add(executor);
     const index = this.#idle.indexOf(executor);
     if (index >= 0) this.#idle.splice(index, 1);
     clearTimeout(this.#idleTimers.get(executor));

@@ -1,5 +1,6 @@
 /** App: a named group of functions that ship and run together. */
 import type { Client, ClientOptions } from "../../client.ts";
+import { isAppName, isFunctionName } from "../wire/names.ts";
 import { bundleApp } from "./app_bundle.ts";
 import { definingModule } from "./defining_module.ts";
 import type { FunctionOptions } from "./function_options.ts";
@@ -29,7 +30,7 @@ export class App {
 
   /** `options` sets the server, token and log handler; by default from STUPID_MODAL_* variables. */
   constructor(name: string, options: ClientOptions = {}) {
-    if (!/^[A-Za-z0-9][\w.-]{0,62}$/.test(name)) {
+    if (!isAppName(name)) {
       throw new TypeError(`app name "${name}" must be 1–63 letters, digits, ".", "_" or "-"`);
     }
     this.name = name;
@@ -42,7 +43,7 @@ export class App {
     implementation: (...args: Args) => Result,
   ): RemoteFunction<Args, Result> {
     const name = options.name ?? implementation.name;
-    if (!/^[A-Za-z_$][\w$]*$/.test(name)) {
+    if (!isFunctionName(name)) {
       throw new TypeError(
         `function name "${name}" is not an identifier: name the function, or pass the \`name\` option`,
       );

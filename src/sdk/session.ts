@@ -16,6 +16,8 @@ interface PendingCall {
   resolve: (value: Uint8Array) => void;
   reject: (error: StupidModalError) => void;
   onLog: LogHandler;
+  /** Stops listening to the caller's abort signal. */
+  release: () => void;
 }
 
 type SessionStream = grpc.ClientDuplexStream<SessionRequest, SessionResponse>;
@@ -37,12 +39,17 @@ export class Session {
 
   /** Sends one call; resolves with its CBOR result, rejects with its failure. */
   call(call: Omit<CallMessage, "call_id">, onLog: LogHandler, signal?: AbortSignal): Promise<Uint8Array> {
+    if (signal?.aborted) {
+      return Promise.reject(new StupidModalError(Code.CANCELLED, "call cancelled by the caller"));
+    }
     const callId = this.#nextId++;
+    const onAbort = () => this.cancel(callId);
+    signal?.addEventListener("abort", onAbort, { once: true });
     return new Promise<Uint8Array>((resolve, reject) => {
-      this.#pending.set(callId, { resolve, reject, onLog });
+      const release = () => signal?.removeEventListener("abort", onAbort);
+      this.#pending.set(callId, { resolve, reject, onLog, release });
       this.#outbox.calls.push({ ...call, call_id: callId });
       this.#queueFlush();
-      signal?.addEventListener("abort", () => this.cancel(callId), { once: true });
     });
   }
 
@@ -110,6 +117,7 @@ export class Session {
 
   /** Forgets a call; once none is outstanding, closes the stream at the end of this turn. */
   #settle(callId: number): void {
+    this.#pending.get(callId)?.release();
     this.#pending.delete(callId);
     if (this.#pending.size > 0) return;
     setTimeout(() => {
@@ -123,6 +131,9 @@ export class Session {
   #failAll(error: StupidModalError): void {
     const pending = [...this.#pending.values()];
     this.#pending.clear();
-    for (const call of pending) call.reject(error);
+    for (const call of pending) {
+      call.release();
+      call.reject(error);
+    }
   }
 }

@@ -6,6 +6,7 @@
 import { dirname, join, posix } from "node:path";
 import { appVersion } from "../wire/app_version.ts";
 import { Code, StupidModalError } from "../wire/errors.ts";
+import { isAppName, isFunctionName } from "../wire/names.ts";
 import { moduleImports } from "./module_imports.ts";
 import type { FunctionSpec, RegisterAppRequest } from "../wire/proto.ts";
 import type { AppStore, AppVersion } from "./app_store.ts";
@@ -60,7 +61,7 @@ async function storeVersion(request: RegisterAppRequest, store: AppStore, policy
 }
 
 async function checkRequest(request: RegisterAppRequest, policy: RegistrationPolicy): Promise<void> {
-  if (!/^[A-Za-z0-9][\w.-]{0,62}$/.test(request.app_name)) {
+  if (!isAppName(request.app_name)) {
     throw invalid(`app name "${request.app_name}" must be 1–63 letters, digits, ".", "_" or "-"`);
   }
   if (!request.source_root.startsWith("file:///")) throw invalid("source_root must be a file URL");
@@ -88,7 +89,7 @@ async function checkRequest(request: RegisterAppRequest, policy: RegistrationPol
   if (request.functions.length === 0) throw invalid("the app defines no functions");
   const names = new Set<string>();
   for (const fn of request.functions) {
-    if (!/^[A-Za-z_$][\w$]*$/.test(fn.name)) throw invalid(`function name "${fn.name}" is not an identifier`);
+    if (!isFunctionName(fn.name)) throw invalid(`function name "${fn.name}" is not an identifier`);
     if (names.has(fn.name)) throw invalid(`two functions are named "${fn.name}"`);
     names.add(fn.name);
     if (!paths.has(fn.module)) {
