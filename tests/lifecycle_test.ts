@@ -128,3 +128,25 @@ Deno.test("aborting a call's signal cancels it on the server and frees its execu
     await server.stop();
   }
 });
+
+Deno.test("an idle executor stops after --scaledown-ms, and the next call starts a fresh one", async () => {
+  const server = await startTestServer(["--scaledown-ms=500"]);
+  useServer(server);
+  try {
+    equal(await sleepy.remote(1), "slept 1 ms");
+    const [first] = await executorsOf(server.dataDir);
+    ok(first, "a warm executor");
+    // Wait, bounded, for the scale-down to happen.
+    const deadline = Date.now() + 10_000;
+    while ((await executorsOf(server.dataDir)).length > 0 && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    equal((await executorsOf(server.dataDir)).length, 0, "the idle executor stopped");
+    equal(await sleepy.remote(2), "slept 2 ms");
+    const [second] = await executorsOf(server.dataDir);
+    ok(second && second !== first, "a new executor served the next call");
+  } finally {
+    await app.close();
+    await server.stop();
+  }
+});

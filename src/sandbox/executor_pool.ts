@@ -46,8 +46,11 @@ export class ExecutorPool implements Evictable {
   #idleTimers = new Map<ExecutorProcess, ReturnType<typeof setTimeout>>();
   #starting = 0;
   #closed = false;
+  #onEmpty: () => void;
 
-  constructor(spec: ExecutorSpec, settings: PoolSettings, budget: ExecutorBudget) {
+  /** `onEmpty` hears when the last executor is gone and nothing waits, so the pool can be dropped. */
+  constructor(spec: ExecutorSpec, settings: PoolSettings, budget: ExecutorBudget, onEmpty: () => void) {
+    this.#onEmpty = onEmpty;
     this.#spec = spec;
     this.#settings = settings;
     this.#budget = budget;
@@ -204,5 +207,6 @@ export class ExecutorPool implements Evictable {
     this.#retire(executor);
     this.#live.delete(executor);
     this.#budget.release();
+    if (this.#live.size === 0 && this.#queue.length === 0 && !this.#closed) this.#onEmpty();
   }
 }

@@ -4,7 +4,7 @@ import { join } from "node:path";
  * applies per-function limits, and writes one log line per call.
  */
 import { Code, StupidModalError } from "../wire/errors.ts";
-import type { CallOutcome } from "../sandbox/call_outcome.ts";
+import { type CallOutcome, failed } from "../sandbox/call_outcome.ts";
 import { ExecutorBudget } from "../sandbox/executor_budget.ts";
 import type { ExecutorLogLine } from "../sandbox/executor_messages.ts";
 import { ExecutorPool, type PoolCall } from "../sandbox/executor_pool.ts";
@@ -120,9 +120,18 @@ export class Scheduler {
         startTimeoutMs: spec.timeout_ms || settings.defaultTimeoutMs,
       },
       this.#budget,
+      () => this.#dropPool(key),
     );
     this.#pools.set(key, pool);
     return pool;
+  }
+
+  /** Forgets a pool with no executor and no waiting input; a later call makes a new one. */
+  #dropPool(key: string): void {
+    const pool = this.#pools.get(key);
+    if (!pool) return;
+    this.#pools.delete(key);
+    pool.close(failed(Code.UNAVAILABLE, "pool closed")).catch(() => {});
   }
 
   #logCall(app: AppVersion, functionName: string, started: number, outcome: CallOutcome): void {
