@@ -344,7 +344,9 @@ Deno.test("a payload over --max-payload-mb fails with RESOURCE_EXHAUSTED naming 
   try {
     useServer(server);
     strictEqual(await add.remote(1, 2), 3);
-    const limit = `limit of ${MiB} bytes`;
+    // The limit leaves 4 KiB for CBOR framing, so a value of exactly 1 MiB fits.
+    const limit = `limit of ${MiB + 4096} bytes`;
+    strictEqual(await byteLength.remote(new Uint8Array(MiB)), MiB);
     const big = new Uint8Array(1.5 * MiB);
     const bigArgs = encodeValue([big]);
 
@@ -386,7 +388,7 @@ Deno.test("a payload over --max-payload-mb fails with RESOURCE_EXHAUSTED naming 
         bearer(server),
       ),
       grpc.status.RESOURCE_EXHAUSTED,
-      new RegExp(`larger than max \\(\\d+ vs\\.? ${MiB + MiB}\\)`),
+      new RegExp(`larger than max \\(\\d+ vs\\.? ${MiB + 4096 + MiB}\\)`),
     );
     await assertServes(server, client);
 
@@ -487,7 +489,7 @@ Deno.test("a malformed RegisterApp is refused with the right code and registers 
       bearer(server),
     );
     strictEqual(registered.version, valid.version);
-    strictEqual(registered.max_payload_bytes, 64 * MiB);
+    strictEqual(registered.max_payload_bytes, 64 * MiB + 4096);
     const response = await unary<{ value: Uint8Array }>(
       client,
       "Invoke",

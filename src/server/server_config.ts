@@ -109,7 +109,8 @@ export function parseServerArgs(args: string[], env: { token?: string } = {}): S
     grantNet: list(values["grant-net"]),
     grantEnv: list(values["grant-env"]),
     npmAllow: list(values["npm-allow"]),
-    maxPayloadBytes: number("max-payload-mb", 1) * 1024 * 1024,
+    // A value of exactly N MiB fits: the limit leaves 4 KiB for CBOR's own framing.
+    maxPayloadBytes: number("max-payload-mb", 1) * 1024 * 1024 + 4096,
     maxExecutors: number("max-executors", 1),
     maxExecutorsPerFunction: number("max-executors-per-function", 1),
     defaultTimeoutMs: number("default-timeout-ms", 1),
