@@ -25,7 +25,6 @@ try {
   console.error(`error: ${(err as Error).message}`);
   Deno.exit(1);
 }
-console.log(`listening on ${server.address}`);
 if (server.tokenGenerated) {
   console.log(`token (written to ${server.tokenFile}): ${server.token}`);
   console.log(`callers use it with: export STUPID_MODAL_TOKEN=${server.token}`);
@@ -44,3 +43,6 @@ const stop = async (signal: string) => {
 };
 Deno.addSignalListener("SIGINT", () => stop("SIGINT"));
 Deno.addSignalListener("SIGTERM", () => stop("SIGTERM"));
+
+// Printed last: tools wait for this line to know the server is ready (and stoppable).
+console.log(`listening on ${server.address}`);

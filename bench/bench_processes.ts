@@ -1,20 +1,10 @@
 /** Starts the processes the benchmark measures: our real server and the B1 echo server. */
 import { executorsUsing } from "../tests/helpers/process_table.ts";
+import { serverPermissions } from "../tests/helpers/test_server.ts";
 import { type ListeningProcess, startListening } from "./listening_process.ts";
 
 const serverPath = new URL("../server.ts", import.meta.url).pathname;
 const echoServerPath = new URL("./baseline_echo_server.ts", import.meta.url).pathname;
-
-/** The same permissions `deno task server` has. */
-const serverPermissions = [
-  "--no-prompt",
-  "--allow-read",
-  "--allow-write",
-  "--allow-net",
-  "--allow-env",
-  "--allow-run",
-  "--allow-sys",
-];
 
 /**
  * Starts `server.ts` on a free loopback port with its own data directory. The payload limit is

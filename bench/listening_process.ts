@@ -2,6 +2,7 @@
  * A `deno run` child that prints "listening on HOST:PORT" once it serves (our server, the B1 echo
  * server): started, its output drained so it never blocks on a full pipe, and stopped for sure.
  */
+import { forEachLine } from "../tests/helpers/process_lines.ts";
 
 /** A started child process that is listening. */
 export interface ListeningProcess {
@@ -46,22 +47,14 @@ export async function startListening(options: ListeningOptions): Promise<Listeni
   }).spawn();
   const lines: string[] = [];
   const listening = Promise.withResolvers<string>();
-  const collect = async (stream: ReadableStream<Uint8Array>) => {
-    let buffered = "";
-    for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
-      buffered += chunk;
-      const parts = buffered.split("\n");
-      buffered = parts.pop()!;
-      for (const line of parts) {
-        // The server prints one line per call: keep only a tail, never the whole run.
-        lines.push(line);
-        if (lines.length > maxTailLines) lines.shift();
-        const match = /^listening on (\S+)/.exec(line);
-        if (match) listening.resolve(match[1]);
-      }
-    }
+  const onLine = (line: string) => {
+    // The server prints one line per call: keep only a tail, never the whole run.
+    lines.push(line);
+    if (lines.length > maxTailLines) lines.shift();
+    const match = /^listening on (\S+)/.exec(line);
+    if (match) listening.resolve(match[1]);
   };
-  const drained = Promise.all([collect(child.stdout), collect(child.stderr)]).catch(() => {});
+  const drained = Promise.all([forEachLine(child.stdout, onLine), forEachLine(child.stderr, onLine)]).catch(() => {});
   let exited = false;
   const status = child.status.then((status) => {
     exited = true;

@@ -3,6 +3,7 @@
  * directory, for end-to-end tests; `stop()` ends it and checks that no executor outlives it.
  */
 import { deepStrictEqual } from "node:assert/strict";
+import { forEachLine } from "./process_lines.ts";
 import { executorsUsing } from "./process_table.ts";
 
 const serverPath = new URL("../../server.ts", import.meta.url).pathname;
@@ -22,6 +23,17 @@ export interface TestServer {
   stop(): Promise<void>;
 }
 
+/** The permissions `deno task server` runs with. */
+export const serverPermissions = [
+  "--no-prompt",
+  "--allow-read",
+  "--allow-write",
+  "--allow-net",
+  "--allow-env",
+  "--allow-run",
+  "--allow-sys",
+];
+
 /** How to start a test server. */
 export interface TestServerOptions {
   /** The token to set as STUPID_MODAL_TOKEN; random by default; null lets the server generate one. */
@@ -37,13 +49,7 @@ export async function startTestServer(flags: string[] = [], options: TestServerO
   const process = new Deno.Command(Deno.execPath(), {
     args: [
       "run",
-      "--no-prompt",
-      "--allow-read",
-      "--allow-write",
-      "--allow-net",
-      "--allow-env",
-      "--allow-run",
-      "--allow-sys",
+      ...serverPermissions,
       serverPath,
       "--port=0",
       `--data-dir=${dataDir}`,
@@ -57,22 +63,14 @@ export async function startTestServer(flags: string[] = [], options: TestServerO
   }).spawn();
   const output: string[] = [];
   const waiters: { pattern: RegExp; resolve: (line: string) => void }[] = [];
-  const collect = async (stream: ReadableStream<Uint8Array>) => {
-    let buffered = "";
-    for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
-      buffered += chunk;
-      const lines = buffered.split("\n");
-      buffered = lines.pop()!;
-      for (const line of lines) {
-        output.push(line);
-        for (const waiter of waiters.splice(0)) {
-          if (waiter.pattern.test(line)) waiter.resolve(line);
-          else waiters.push(waiter);
-        }
-      }
+  const onLine = (line: string) => {
+    output.push(line);
+    for (const waiter of waiters.splice(0)) {
+      if (waiter.pattern.test(line)) waiter.resolve(line);
+      else waiters.push(waiter);
     }
   };
-  const collected = Promise.all([collect(process.stdout), collect(process.stderr)]);
+  const collected = Promise.all([forEachLine(process.stdout, onLine), forEachLine(process.stderr, onLine)]);
   const waitForLine = (pattern: RegExp) => {
     const seen = output.find((line) => pattern.test(line));
     if (seen) return Promise.resolve(seen);
