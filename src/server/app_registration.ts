@@ -98,13 +98,20 @@ async function checkRequest(request: RegisterAppRequest, policy: RegistrationPol
     checkLimits(fn, policy);
     workerPermissions(fn.name, fn.permissions, policy.grants, policy.cwd);
   }
-  for (const file of request.files) checkImports(file.path, new TextDecoder().decode(file.content), paths, policy);
+  for (const file of request.files) {
+    await checkImports(file.path, new TextDecoder().decode(file.content), paths, policy);
+  }
 }
 
-function checkImports(path: string, source: string, shipped: Set<string>, policy: RegistrationPolicy): void {
+async function checkImports(
+  path: string,
+  source: string,
+  shipped: Set<string>,
+  policy: RegistrationPolicy,
+): Promise<void> {
   if (path.endsWith(".json")) return;
   // Computed import() calls are harmless here: at run time they meet the sandbox's own permissions.
-  for (const specifier of moduleImports(path, source).specifiers) {
+  for (const specifier of (await moduleImports(path, source)).specifiers) {
     if (specifier === "stupid-modal" || specifier.startsWith("node:")) continue;
     if (specifier.startsWith("./") || specifier.startsWith("../")) {
       const target = posix.normalize(posix.join(posix.dirname(path), specifier));

@@ -3,7 +3,10 @@
  * regular expression can be fooled by comments, strings and regex literals). The server relies on
  * this before it lets `deno cache` near the code, so nothing outside the app is ever read.
  */
-import ts from "typescript";
+import type ts from "typescript";
+
+// Loaded on the first registration, not at server start (it is large).
+let typescript: typeof ts | undefined;
 
 /** What a module imports: literal specifiers, and whether it has any computed `import()`. */
 export interface ModuleImports {
@@ -12,8 +15,10 @@ export interface ModuleImports {
 }
 
 /** Parses one module's source and lists its imports, re-exports and literal dynamic imports. */
-export function moduleImports(path: string, source: string): ModuleImports {
-  const file = ts.createSourceFile(path, source, ts.ScriptTarget.Latest, false, scriptKind(path));
+export async function moduleImports(path: string, source: string): Promise<ModuleImports> {
+  typescript ??= (await import("typescript")).default;
+  const ts = typescript;
+  const file = ts.createSourceFile(path, source, ts.ScriptTarget.Latest, false, scriptKind(ts, path));
   const specifiers = new Set<string>();
   let computedDynamicImport = false;
   const visit = (node: ts.Node): void => {
@@ -36,7 +41,7 @@ export function moduleImports(path: string, source: string): ModuleImports {
   return { specifiers: [...specifiers], computedDynamicImport };
 }
 
-function scriptKind(path: string): ts.ScriptKind {
+function scriptKind(ts: typeof typescript & object, path: string): ts.ScriptKind {
   if (path.endsWith(".tsx")) return ts.ScriptKind.TSX;
   if (path.endsWith(".jsx")) return ts.ScriptKind.JSX;
   if (/\.[mc]?js$/.test(path)) return ts.ScriptKind.JS;
