@@ -3,6 +3,7 @@
  * files, a `meta.json`, and the generated worker entry. Loaded again when the server starts.
  */
 import { join } from "node:path";
+import { Code, StupidModalError } from "../wire/errors.ts";
 import type { FunctionSpec, RegisterAppRequest } from "../wire/proto.ts";
 
 /** One stored app version. */
@@ -63,6 +64,19 @@ export class AppStore {
 
   get(version: string): AppVersion | undefined {
     return this.#versions.get(version);
+  }
+
+  /** The version a call names (or its app's latest); NOT_FOUND or INVALID_ARGUMENT otherwise. */
+  find(version: string, appName: string): AppVersion {
+    const app = version ? this.get(version) : this.latest(appName);
+    if (app) return app;
+    if (!version && !appName) {
+      throw new StupidModalError(Code.INVALID_ARGUMENT, "a call names no app version and no app");
+    }
+    throw new StupidModalError(
+      Code.NOT_FOUND,
+      version ? `no app version ${version} is registered` : `no app named "${appName}" is registered`,
+    );
   }
 
   /** The most recently registered version of an app. */

@@ -1,22 +1,14 @@
-/** The StupidModal gRPC service: registration, unary Invoke, and the multiplexed Session stream. */
-import * as grpc from "@grpc/grpc-js";
-import { Code, StupidModalError } from "../wire/errors.ts";
-import type {
-  CallMessage,
-  InvokeRequest,
-  LogStream,
-  OutputMessage,
-  RegisterAppRequest,
-  SessionRequest,
-  SessionResponse,
-} from "../wire/proto.ts";
-import type { CallOutcome } from "../sandbox/call_outcome.ts";
+/** The StupidModal gRPC service: authentication, registration, unary Invoke; sessions in session_stream.ts. */
+import type * as grpc from "@grpc/grpc-js";
+import { StupidModalError } from "../wire/errors.ts";
+import type { InvokeRequest, RegisterAppRequest, SessionRequest, SessionResponse } from "../wire/proto.ts";
 import type { PoolCall } from "../sandbox/executor_pool.ts";
 import type { AppStore, AppVersion } from "./app_store.ts";
 import { registerApp, type RegistrationPolicy } from "./app_registration.ts";
 import type { Authenticator } from "./auth.ts";
 import type { Scheduler } from "./scheduler.ts";
-import { SessionWriter } from "./session_writer.ts";
+import { asStatus } from "./grpc_status.ts";
+import { serveSession } from "./session_stream.ts";
 
 /** What the service needs from the server. */
 export interface ServiceContext {
@@ -36,18 +28,6 @@ type Callback<T> = grpc.sendUnaryData<T>;
 export function stupidModalHandlers(context: ServiceContext): grpc.UntypedServiceImplementation {
   const { auth, store, scheduler, policy } = context;
   const registering = new Map<string, Promise<AppVersion>>();
-
-  const findApp = (version: string, appName: string): AppVersion => {
-    const app = version ? store.get(version) : store.latest(appName);
-    if (app) return app;
-    if (!version && !appName) {
-      throw new StupidModalError(Code.INVALID_ARGUMENT, "a call names no app version and no app");
-    }
-    throw new StupidModalError(
-      Code.NOT_FOUND,
-      version ? `no app version ${version} is registered` : `no app named "${appName}" is registered`,
-    );
-  };
 
   return {
     CheckAppVersion(call: grpc.ServerUnaryCall<{ version: string }, unknown>, callback: Callback<unknown>) {
@@ -75,7 +55,7 @@ export function stupidModalHandlers(context: ServiceContext): grpc.UntypedServic
       unary(callback, async () => {
         auth.check(call.metadata);
         const { version, app_name, function: name, args } = call.request;
-        running = scheduler.submit(findApp(version, app_name), name, args, () => {});
+        running = scheduler.submit(store.find(version, app_name), name, args, () => {});
         if (cancelled) running.cancel();
         const outcome = await running.outcome;
         if (outcome.failure && !outcome.failure.remote) {
@@ -93,71 +73,9 @@ export function stupidModalHandlers(context: ServiceContext): grpc.UntypedServic
         stream.emit("error", asStatus(err, context.log));
         return;
       }
-      const running = new Map<number, PoolCall>();
-      let ended = false;
-      const writer = new SessionWriter((message) => {
-        if (!stream.writableEnded && !stream.destroyed) stream.write(message);
-      });
-      const finishIfDone = () => {
-        if (ended && running.size === 0 && !stream.writableEnded) {
-          writer.flush();
-          stream.end();
-        }
-      };
-      const settle = (callId: number, outcome: CallOutcome) => {
-        if (!running.delete(callId)) return;
-        writer.output(toOutput(callId, outcome));
-        finishIfDone();
-      };
-      const start = (message: CallMessage) => {
-        const callId = message.call_id;
-        if (running.has(callId)) {
-          writer.output(failure(callId, Code.ALREADY_EXISTS, `call id ${callId} is already running in this session`));
-          return;
-        }
-        try {
-          const app = findApp(message.version, message.app_name);
-          const onLog = (line: { stream: LogStream; text: string }) =>
-            writer.log({ call_id: callId, stream: line.stream, text: line.text });
-          const poolCall = scheduler.submit(app, message.function, message.args, onLog);
-          running.set(callId, poolCall);
-          poolCall.outcome.then((outcome) => settle(callId, outcome));
-        } catch (err) {
-          const error = StupidModalError.from(err);
-          writer.output(failure(callId, error.code, error.message));
-        }
-      };
-      stream.on("data", (request: SessionRequest) => {
-        for (const message of request.calls) start(message);
-        for (const { call_id } of request.cancels) running.get(call_id)?.cancel();
-      });
-      stream.on("end", () => {
-        ended = true;
-        finishIfDone();
-      });
-      const endNow = () => {
-        writer.flush();
-        if (!stream.writableEnded) stream.end();
-      };
-      context.openSessions.add(endNow);
-      stream.on("close", () => context.openSessions.delete(endNow));
-      const cancelAll = () => {
-        ended = true;
-        context.openSessions.delete(endNow);
-        for (const call of running.values()) call.cancel();
-      };
-      stream.on("cancelled", cancelAll);
-      stream.on("error", cancelAll);
+      serveSession(stream, scheduler, store, context.openSessions);
     },
   };
-}
-
-function toOutput(callId: number, outcome: CallOutcome): OutputMessage {
-  return outcome.failure ? { call_id: callId, failure: outcome.failure } : { call_id: callId, value: outcome.value };
-}
-
-function failure(callId: number, code: Code, message: string): OutputMessage {
-  return { call_id: callId, failure: { code, message } };
 }
 
 /** Runs a unary handler body, mapping thrown errors to gRPC statuses. */
@@ -166,19 +84,4 @@ function unary<T>(callback: Callback<T>, body: () => T | Promise<T>, log: (line:
     (response) => callback(null, response),
     (err) => callback(asStatus(err, log)),
   );
-}
-
-function asStatus(err: unknown, log?: (line: string) => void): grpc.ServiceError {
-  let error = StupidModalError.from(err);
-  if (!(err instanceof StupidModalError)) {
-    // Not an answer we meant to give: its text may name server paths, so it stays in the log.
-    log?.(`internal error: ${err instanceof Error ? err.stack : String(err)}`);
-    error = new StupidModalError(Code.INTERNAL, "internal error (details are in the server's log)");
-  }
-  const code = error.code;
-  return Object.assign(new Error(error.message), {
-    code: code as number as grpc.status,
-    details: error.message,
-    metadata: new grpc.Metadata(),
-  });
 }
