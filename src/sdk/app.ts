@@ -56,7 +56,7 @@ export class App {
     }
     const defined = { appName: this.name, name, options, moduleUrl: definingModule(), implementation };
     defineFunction(defined);
-    return remoteFunction(defined, (functionName, args) => this.#callRemote(functionName, args));
+    return remoteFunction(defined, (functionName, args, signal) => this.#callRemote(functionName, args, signal));
   }
 
   /** Closes this app's connection to the server, if it opened one. */
@@ -67,14 +67,14 @@ export class App {
     if (client) (await client).close();
   }
 
-  async #callRemote(functionName: string, args: unknown[]): Promise<unknown> {
+  async #callRemote(functionName: string, args: unknown[], signal?: AbortSignal): Promise<unknown> {
     const client = await this.#connect();
     this.#version ??= bundleApp(this.name, appFunctions(this.name)).then((bundle) => client.registerApp(bundle));
     const version = await this.#version.catch((err) => {
       this.#version = undefined;
       throw err;
     });
-    return await client.call({ version, functionName }, args);
+    return await client.call({ version, functionName }, args, signal);
   }
 
   #connect(): Promise<Client> {

@@ -1,6 +1,15 @@
 /** The handle `app.function(...)` returns: call the function remotely or locally, fully typed. */
 import { Code, StupidModalError } from "../wire/errors.ts";
+import { fanOut, type StartCall } from "./fan_out.ts";
 import type { DefinedFunction } from "./function_registry.ts";
+import {
+  type AnyIterable,
+  type MapIterables,
+  type MapOptions,
+  splitOptions,
+  tupleInputs,
+  zipInputs,
+} from "./map_inputs.ts";
 
 /**
  * A function that can run on the server (`remote`) or in this process (`local`).
@@ -19,19 +28,65 @@ export interface RemoteFunction<Args extends unknown[], Result> {
   remote(...args: Args): Promise<Awaited<Result>>;
   /** Runs the function here, with this process's permissions. */
   local(...args: Args): Promise<Awaited<Result>>;
+  /**
+   * Runs the function remotely once per input: one iterable per parameter, zipped, sync or async,
+   * even endless. Results come in input order unless `orderOutputs: false`; with
+   * `returnExceptions: true` an input's error is yielded instead of ending the map. Breaking out of
+   * the loop cancels what is still running on the server.
+   *
+   * @example
+   * ```ts
+   * for await (const sum of add.map([1, 2, 3], [10, 20, 30])) console.log(sum); // 11, 22, 33
+   * ```
+   */
+  map(...iterables: MapIterables<Args>): AsyncGenerator<Awaited<Result>>;
+  map(
+    ...iterablesAndOptions: [...MapIterables<Args>, MapOptions & { returnExceptions: true }]
+  ): AsyncGenerator<Awaited<Result> | StupidModalError>;
+  map(...iterablesAndOptions: [...MapIterables<Args>, MapOptions]): AsyncGenerator<Awaited<Result>>;
+  /**
+   * Like `map`, with each input given as one array of arguments.
+   *
+   * @example
+   * ```ts
+   * for await (const sum of add.starmap([[1, 10], [2, 20]])) console.log(sum); // 11, 22
+   * ```
+   */
+  starmap(inputs: AnyIterable<Args>, options?: MapOptions): AsyncGenerator<Awaited<Result>>;
+  /**
+   * Like `map`, when the results are not wanted; resolves once every input ran.
+   *
+   * @example
+   * ```ts
+   * await notify.forEach(["a@example.com", "b@example.com"]);
+   * ```
+   */
+  forEach(...iterablesAndOptions: MapIterables<Args> | [...MapIterables<Args>, MapOptions]): Promise<void>;
 }
 
 /** How a RemoteFunction reaches the server; App provides it. */
-export type RemoteCaller = (functionName: string, args: unknown[]) => Promise<unknown>;
+export type RemoteCaller = (functionName: string, args: unknown[], signal?: AbortSignal) => Promise<unknown>;
 
 /** Makes the handle of one defined function. */
 export function remoteFunction<Args extends unknown[], Result>(
   fn: DefinedFunction,
   callRemote: RemoteCaller,
 ): RemoteFunction<Args, Result> {
+  const start: StartCall = (args, signal) => callRemote(fn.name, args, signal);
+  const map = (...args: unknown[]) => {
+    const { iterables, options } = splitOptions(args);
+    return fanOut(zipInputs(iterables), start, options);
+  };
   return {
     name: fn.name,
     remote: (...args: Args) => callRemote(fn.name, args) as Promise<Awaited<Result>>,
+    map: map as RemoteFunction<Args, Result>["map"],
+    starmap: (inputs, options) => fanOut(tupleInputs(inputs), start, options) as AsyncGenerator<Awaited<Result>>,
+    forEach: async (...args: unknown[]) => {
+      for await (const _ of map(...args)) {
+        // Results are not wanted; errors still end the loop.
+      }
+    },
     local: async (...args: Args): Promise<Awaited<Result>> => {
       try {
         return await (fn.implementation(...args) as Result);
