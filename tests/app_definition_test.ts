@@ -34,8 +34,8 @@ Deno.test("names that cannot identify a function or app are refused", () => {
 
 Deno.test("limits must be positive whole numbers", () => {
   const app = new App("definition-limits");
-  throws(() => app.function({ timeoutMs: 1.5 }, function a() {}), /timeoutMs of "a" must be a positive whole number/);
-  throws(() => app.function({ memoryMb: -1 }, function b() {}), /memoryMb of "b" must be a positive whole number/);
+  throws(() => app.function({ timeoutMs: 1.5 }, function a() {}), /timeoutMs of "a" must be a whole number/);
+  throws(() => app.function({ memoryMb: -1 }, function b() {}), /memoryMb of "b" must be a whole number/);
   throws(() => app.function({ timeoutMs: 2 ** 31 }, function c() {}), /timeoutMs of "c"/);
 });
 

@@ -1,4 +1,7 @@
-/** The server-wide ceiling on executor processes (`--max-executors`), shared by every pool. */
+/**
+ * The server-wide ceilings on executors, shared by every pool: how many run at once
+ * (`--max-executors`) and how much heap they may have together (`--max-memory-mb`).
+ */
 
 /** A pool that can give back an idle executor when another pool needs room. */
 export interface Evictable {
@@ -6,14 +9,17 @@ export interface Evictable {
   dispatch(): void;
 }
 
-/** Counts live executors against the ceiling; evicts idle ones of other pools to make room. */
+/** Counts live executors and their heaps against the ceilings; evicts idle ones of other pools to make room. */
 export class ExecutorBudget {
   readonly max: number;
+  readonly maxMemoryMb: number;
   #used = 0;
+  #memoryMb = 0;
   #pools = new Set<Evictable>();
 
-  constructor(max: number) {
+  constructor(max: number, maxMemoryMb: number) {
     this.max = max;
+    this.maxMemoryMb = maxMemoryMb;
   }
 
   /** Registers a pool (for eviction and for being told when room frees up). */
@@ -26,21 +32,26 @@ export class ExecutorBudget {
     this.#pools.delete(pool);
   }
 
-  /** Takes room for one executor, stopping another pool's idle executor if that is what it takes. */
-  tryAcquire(requester: Evictable): boolean {
-    if (this.#used >= this.max) {
-      for (const pool of this.#pools) {
-        if (pool !== requester && pool.evictIdle()) break;
-      }
+  /**
+   * Takes room for one executor with a heap of `memoryMb`. When there is none, stops one idle
+   * executor of another pool (its room comes back when it has exited) and says no for now.
+   */
+  tryAcquire(requester: Evictable, memoryMb: number): boolean {
+    if (this.#used < this.max && this.#memoryMb + memoryMb <= this.maxMemoryMb) {
+      this.#used++;
+      this.#memoryMb += memoryMb;
+      return true;
     }
-    if (this.#used >= this.max) return false;
-    this.#used++;
-    return true;
+    for (const pool of this.#pools) {
+      if (pool !== requester && pool.evictIdle()) break;
+    }
+    return false;
   }
 
-  /** Gives back room; pools with waiting inputs get a chance to use it. */
-  release(): void {
+  /** Gives back an executor's room; pools with waiting inputs get a chance to use it. */
+  release(memoryMb: number): void {
     this.#used--;
+    this.#memoryMb -= memoryMb;
     for (const pool of this.#pools) pool.dispatch();
   }
 

@@ -10,10 +10,14 @@ import { ExecutorProcess, type ExecutorSpec } from "./executor_process.ts";
 
 /** Limits of one pool. */
 export interface PoolSettings {
+  /** Executors kept warm even when idle. */
+  minExecutors: number;
   maxExecutors: number;
   scaledownMs: number;
   /** How long an executor may take to load the app before it is killed. */
   startTimeoutMs: number;
+  /** Inputs that may wait for an executor; more is RESOURCE_EXHAUSTED. */
+  maxQueued: number;
 }
 
 /** One input handed to a pool. */
@@ -62,25 +66,39 @@ export class ExecutorPool implements Evictable {
     const settled = Promise.withResolvers<CallOutcome>();
     const queued: QueuedInput = { ...input, settle: settled.resolve };
     if (this.#closed) queued.settle(failed(Code.UNAVAILABLE, "the server is shutting down"));
-    else {
+    else if (this.#queue.length >= this.#settings.maxQueued) {
+      const message = `${this.#queue.length} inputs already wait for this function, the most this server queues ` +
+        `(--max-queued-inputs); retry later or send fewer at once`;
+      queued.settle(failed(Code.RESOURCE_EXHAUSTED, message));
+    } else {
       this.#queue.push(queued);
       this.dispatch();
     }
     return { outcome: settled.promise, cancel: () => this.#cancel(queued) };
   }
 
-  /** Matches waiting inputs with idle executors, starting executors while under the caps. */
+  /**
+   * Matches waiting inputs with idle executors, starting executors while under the caps, and keeps
+   * the minimum warm.
+   */
   dispatch(): void {
-    while (this.#queue.length > 0 && !this.#closed) {
+    if (this.#closed) return;
+    while (this.#queue.length > 0) {
       const executor = this.#idle.pop();
       if (executor) {
         this.#run(executor, this.#queue.shift()!);
         continue;
       }
-      const underCap = this.#live.size < this.#settings.maxExecutors;
-      if (!underCap || this.#starting >= this.#queue.length || !this.#budget.tryAcquire(this)) return;
+      if (this.#starting >= this.#queue.length || !this.#mayStart()) return;
       this.#startExecutor();
     }
+    while (this.#usableCount() < this.#settings.minExecutors && this.#mayStart()) this.#startExecutor();
+  }
+
+  /** Lets the pool shrink to nothing when idle (its app has a newer version). */
+  releaseMinimum(): void {
+    this.#settings = { ...this.#settings, minExecutors: 0 };
+    for (const executor of this.#idle) this.#armScaledown(executor);
   }
 
   /** Stops one idle executor to make room for another pool; false if none is idle. */
@@ -114,7 +132,7 @@ export class ExecutorPool implements Evictable {
     try {
       executor = ExecutorProcess.spawn(this.#spec);
     } catch (err) {
-      this.#budget.release();
+      this.#budget.release(this.#spec.memoryMb);
       this.#failWaiting(Code.RESOURCE_EXHAUSTED, `cannot start an executor: ${(err as Error).message}`);
       return;
     }
@@ -183,16 +201,32 @@ export class ExecutorPool implements Evictable {
 
   #makeIdle(executor: ExecutorProcess): void {
     this.#idle.push(executor);
+    this.#armScaledown(executor);
+  }
+
+  /** Stops an idle executor after the scale-down window, unless the pool is at its minimum. */
+  #armScaledown(executor: ExecutorProcess): void {
+    clearTimeout(this.#idleTimers.get(executor));
     this.#idleTimers.set(
       executor,
       setTimeout(() => {
-        const index = this.#idle.indexOf(executor);
-        if (index < 0) return;
-        this.#idle.splice(index, 1);
+        this.#idleTimers.delete(executor);
+        if (!this.#idle.includes(executor) || this.#usableCount() <= this.#settings.minExecutors) return;
         this.#retire(executor);
         executor.stop();
       }, this.#settings.scaledownMs),
     );
+  }
+
+  #mayStart(): boolean {
+    return this.#live.size < this.#settings.maxExecutors && this.#budget.tryAcquire(this, this.#spec.memoryMb);
+  }
+
+  /** Executors alive and not on their way out. */
+  #usableCount(): number {
+    let count = 0;
+    for (const executor of this.#live) if (executor.usable) count++;
+    return count;
   }
 
   /** Takes an executor out of the idle list for good (its caller then kills or stops it). */
@@ -206,7 +240,9 @@ export class ExecutorPool implements Evictable {
   #forget(executor: ExecutorProcess): void {
     this.#retire(executor);
     this.#live.delete(executor);
-    this.#budget.release();
-    if (this.#live.size === 0 && this.#queue.length === 0 && !this.#closed) this.#onEmpty();
+    this.#budget.release(this.#spec.memoryMb);
+    if (this.#closed) return;
+    if (this.#live.size === 0 && this.#queue.length === 0 && this.#settings.minExecutors === 0) this.#onEmpty();
+    else this.dispatch();
   }
 }

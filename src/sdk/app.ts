@@ -3,7 +3,7 @@ import type { Client, ClientOptions } from "../../client.ts";
 import { isAppName, isFunctionName } from "../wire/names.ts";
 import { bundleApp } from "./app_bundle.ts";
 import { definingModule } from "./defining_module.ts";
-import type { FunctionOptions } from "./function_options.ts";
+import { checkFunctionOptions, type FunctionOptions } from "./function_options.ts";
 import { appFunctions, defineFunction } from "./function_registry.ts";
 import { type RemoteFunction, remoteFunction } from "./remote_function.ts";
 
@@ -48,12 +48,7 @@ export class App {
         `function name "${name}" is not an identifier: name the function, or pass the \`name\` option`,
       );
     }
-    for (const limit of ["timeoutMs", "memoryMb"] as const) {
-      const value = options[limit];
-      if (value !== undefined && (!Number.isInteger(value) || value <= 0 || value > 2 ** 31 - 1)) {
-        throw new TypeError(`${limit} of "${name}" must be a positive whole number, got ${value}`);
-      }
-    }
+    checkFunctionOptions(name, options);
     const defined = { appName: this.name, name, options, moduleUrl: definingModule(), implementation };
     defineFunction(defined);
     return remoteFunction(defined, (functionName, args, signal) => this.#callRemote(functionName, args, signal));

@@ -3,6 +3,7 @@ import { appVersion } from "../wire/app_version.ts";
 import { Code, StupidModalError } from "../wire/errors.ts";
 import { importSpecifiers, isLocalSpecifier } from "../wire/import_specifiers.ts";
 import type { FunctionSpec, RegisterAppRequest, SourceFile } from "../wire/proto.ts";
+import { retryPolicy } from "./function_options.ts";
 import type { DefinedFunction } from "./function_registry.ts";
 
 /** Builds the RegisterApp request of an app: its files, function specs and content hash. */
@@ -15,7 +16,20 @@ export async function bundleApp(
   }
   const root = commonDirectory(functions.map((fn) => fn.moduleUrl));
   const files = await collectFiles(functions.map((fn) => fn.moduleUrl), root);
-  const specs: FunctionSpec[] = functions.map((fn) => ({
+  const specs: FunctionSpec[] = functions.map((fn) => functionSpec(fn, root));
+  return {
+    app_name: appName,
+    version: await appVersion(appName, files, specs),
+    files,
+    functions: specs,
+    source_root: root,
+  };
+}
+
+/** A defined function as the wire describes it. */
+function functionSpec(fn: DefinedFunction, root: string): FunctionSpec {
+  const retries = retryPolicy(fn.options.retries);
+  return {
     name: fn.name,
     module: fn.moduleUrl.slice(root.length),
     permissions: {
@@ -26,13 +40,13 @@ export async function bundleApp(
     },
     timeout_ms: fn.options.timeoutMs ?? 0,
     memory_mb: fn.options.memoryMb ?? 0,
-  }));
-  return {
-    app_name: appName,
-    version: await appVersion(appName, files, specs),
-    files,
-    functions: specs,
-    source_root: root,
+    min_workers: fn.options.minWorkers ?? 0,
+    max_workers: fn.options.maxWorkers ?? 0,
+    scaledown_window_ms: fn.options.scaledownWindowMs ?? 0,
+    max_retries: retries.maxRetries,
+    retry_initial_delay_ms: retries.initialDelayMs,
+    retry_backoff_coefficient: retries.backoffCoefficient,
+    retry_max_delay_ms: retries.maxDelayMs,
   };
 }
 

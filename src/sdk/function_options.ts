@@ -37,4 +37,67 @@ export interface FunctionOptions {
   timeoutMs?: number;
   /** Heap limit of the function's executor; default set by the server (`--default-memory-mb`). */
   memoryMb?: number;
+  /** Executors kept warm even when idle (default 0). */
+  minWorkers?: number;
+  /** Executors running this function at once, at most; default set by the server. */
+  maxWorkers?: number;
+  /** Idle time before an executor stops; default set by the server (`--scaledown-ms`). */
+  scaledownWindowMs?: number;
+  /** Further attempts for an input that throws, crashes its executor or times out (default 0). */
+  retries?: number | RetryOptions;
+}
+
+/**
+ * How an input is retried. A bare number of retries waits 1 s, then twice as long each time, at
+ * most 60 s.
+ *
+ * @example
+ * ```ts
+ * const retries: RetryOptions = { maxRetries: 3, initialDelayMs: 100, backoffCoefficient: 2, maxDelayMs: 1_000 };
+ * ```
+ */
+export interface RetryOptions {
+  maxRetries: number;
+  initialDelayMs?: number;
+  backoffCoefficient?: number;
+  maxDelayMs?: number;
+}
+
+/** The retry policy a `retries` option stands for. */
+export function retryPolicy(retries: FunctionOptions["retries"]): Required<RetryOptions> {
+  const options = typeof retries === "number" ? { maxRetries: retries } : retries ?? { maxRetries: 0 };
+  return {
+    maxRetries: options.maxRetries,
+    initialDelayMs: options.initialDelayMs ?? 1_000,
+    backoffCoefficient: options.backoffCoefficient ?? 2,
+    maxDelayMs: options.maxDelayMs ?? 60_000,
+  };
+}
+
+/** Throws a TypeError naming the first option that is not a sensible whole number. */
+export function checkFunctionOptions(name: string, options: FunctionOptions): void {
+  const retries = retryPolicy(options.retries);
+  const limits: [string, number | undefined, number][] = [
+    ["timeoutMs", options.timeoutMs, 1],
+    ["memoryMb", options.memoryMb, 1],
+    ["minWorkers", options.minWorkers, 0],
+    ["maxWorkers", options.maxWorkers, 1],
+    ["scaledownWindowMs", options.scaledownWindowMs, 1],
+    ["retries", retries.maxRetries, 0],
+    ["retries.initialDelayMs", retries.initialDelayMs, 0],
+    ["retries.maxDelayMs", retries.maxDelayMs, 0],
+  ];
+  for (const [option, value, min] of limits) {
+    if (value !== undefined && (!Number.isInteger(value) || value < min || value > 2 ** 31 - 1)) {
+      throw new TypeError(`${option} of "${name}" must be a whole number ≥ ${min}, got ${value}`);
+    }
+  }
+  if (!(retries.backoffCoefficient >= 1 && retries.backoffCoefficient <= 100)) {
+    throw new TypeError(`retries.backoffCoefficient of "${name}" must be between 1 and 100`);
+  }
+  if (options.minWorkers !== undefined && options.maxWorkers !== undefined && options.minWorkers > options.maxWorkers) {
+    throw new TypeError(
+      `minWorkers of "${name}" (${options.minWorkers}) exceeds its maxWorkers (${options.maxWorkers})`,
+    );
+  }
 }

@@ -22,6 +22,8 @@ export interface RegistrationPolicy {
   /** The largest timeout and heap a function may ask for. */
   maxTimeoutMs: number;
   maxFunctionMemoryMb: number;
+  /** The default cap on one function's executors, which minWorkers may not exceed. */
+  maxExecutorsPerFunction: number;
   /** The Deno config executors run with (import map, node_modules). */
   configPath: string;
 }
@@ -96,6 +98,7 @@ async function checkRequest(request: RegisterAppRequest, policy: RegistrationPol
       throw invalid(`function "${fn.name}" is defined in "${fn.module}", which was not shipped`);
     }
     checkLimits(fn, policy);
+    checkPoolAndRetries(fn, policy);
     workerPermissions(fn.name, fn.permissions, policy.grants, policy.cwd);
   }
   for (const file of request.files) {
@@ -149,6 +152,27 @@ function checkLimits(fn: FunctionSpec, policy: RegistrationPolicy): void {
       `function "${fn.name}" asks for ${fn.memory_mb} MB of memory; this server allows 16 to ` +
         `${policy.maxFunctionMemoryMb} MB (--max-function-memory-mb)`,
     );
+  }
+}
+
+/** Pool and retry settings must make sense; a maxWorkers above the server's cap is simply capped. */
+function checkPoolAndRetries(fn: FunctionSpec, policy: RegistrationPolicy): void {
+  const maxWorkers = fn.max_workers || policy.maxExecutorsPerFunction;
+  if ((fn.min_workers ?? 0) > maxWorkers) {
+    throw invalid(`function "${fn.name}" keeps ${fn.min_workers} workers warm but may have only ${maxWorkers}`);
+  }
+  const retries = fn.max_retries ?? 0;
+  if (retries > 10) throw invalid(`function "${fn.name}" asks for ${retries} retries; at most 10 are allowed`);
+  const coefficient = fn.retry_backoff_coefficient ?? 0;
+  if (retries > 0 && !(coefficient >= 1 && coefficient <= 100)) {
+    throw invalid(`function "${fn.name}" has a retry backoff coefficient of ${coefficient}; it must be 1 to 100`);
+  }
+  for (
+    const [field, value] of [["retry delay", fn.retry_initial_delay_ms], ["retry max delay", fn.retry_max_delay_ms]]
+  ) {
+    if ((value as number ?? 0) > policy.maxTimeoutMs) {
+      throw invalid(`function "${fn.name}" has a ${field} of ${value} ms, over --max-timeout-ms`);
+    }
   }
 }
 

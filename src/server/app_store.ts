@@ -79,6 +79,11 @@ export class AppStore {
     );
   }
 
+  /** The latest version of every app. */
+  latestVersions(): AppVersion[] {
+    return [...this.#latest.values()];
+  }
+
   /** The most recently registered version of an app. */
   latest(name: string): AppVersion | undefined {
     return this.#latest.get(name);

@@ -1,8 +1,9 @@
-import { join } from "node:path";
 /**
  * Routes calls to the executor pool of their function (one pool per app version and function),
- * applies per-function limits, and writes one log line per call.
+ * applies per-function limits and retries, keeps minimum pools warm, and writes one log line per
+ * call.
  */
+import { join } from "node:path";
 import { Code, StupidModalError } from "../wire/errors.ts";
 import { type CallOutcome, failed } from "../sandbox/call_outcome.ts";
 import { ExecutorBudget } from "../sandbox/executor_budget.ts";
@@ -10,6 +11,7 @@ import type { ExecutorLogLine } from "../sandbox/executor_messages.ts";
 import { ExecutorPool, type PoolCall } from "../sandbox/executor_pool.ts";
 import type { AppVersion } from "./app_store.ts";
 import { type Grants, workerPermissions } from "./grants.ts";
+import { withRetries } from "./retries.ts";
 
 /** Server-wide execution settings. */
 export interface SchedulerSettings {
@@ -21,7 +23,11 @@ export interface SchedulerSettings {
   socketDir: string;
   maxPayloadBytes: number;
   maxExecutors: number;
+  /** All executors' heaps together, at most. */
+  maxMemoryMb: number;
   maxExecutorsPerFunction: number;
+  /** Inputs that may wait per function. */
+  maxQueuedInputs: number;
   defaultTimeoutMs: number;
   defaultMemoryMb: number;
   scaledownMs: number;
@@ -34,12 +40,14 @@ export class Scheduler {
   #settings: SchedulerSettings;
   #budget: ExecutorBudget;
   #pools = new Map<string, ExecutorPool>();
+  /** The app name of each pool, by pool key. */
+  #poolApps = new Map<string, string>();
   #nextInput = 1;
   #closed = false;
 
   constructor(settings: SchedulerSettings) {
     this.#settings = settings;
-    this.#budget = new ExecutorBudget(settings.maxExecutors);
+    this.#budget = new ExecutorBudget(settings.maxExecutors, settings.maxMemoryMb);
   }
 
   /** Submits one call; throws NOT_FOUND for an unknown function. */
@@ -60,14 +68,28 @@ export class Scheduler {
       );
     }
     const started = performance.now();
-    const call = this.#pool(app, functionName).submit({
-      id: this.#nextInput++,
-      args,
-      timeoutMs: spec.timeout_ms || this.#settings.defaultTimeoutMs,
-      onLog,
-    });
-    call.outcome.then((outcome) => this.#logCall(app, functionName, started, outcome));
+    const timeoutMs = spec.timeout_ms || this.#settings.defaultTimeoutMs;
+    // Each attempt asks for the pool again: a pool dropped after a scale-down is made anew.
+    const call = withRetries(
+      spec,
+      () => this.#pool(app, functionName).submit({ id: this.#nextInput++, args, timeoutMs, onLog }),
+    );
+    call.outcome.then((outcome) => this.#logCall(app, functionName, started, outcome, call.attempts()));
     return call;
+  }
+
+  /**
+   * Starts the warm minimum of each function of a newly registered version, and lets older
+   * versions of the same app shrink to nothing.
+   */
+  prewarm(app: AppVersion): void {
+    if (this.#closed) return;
+    for (const [key, pool] of this.#pools) {
+      if (this.#poolApps.get(key) === app.name && !key.startsWith(`${app.version}/`)) pool.releaseMinimum();
+    }
+    for (const [name, spec] of app.functions) {
+      if ((spec.min_workers ?? 0) > 0) this.#pool(app, name).dispatch();
+    }
   }
 
   /** Executors alive now. */
@@ -80,6 +102,7 @@ export class Scheduler {
     this.#closed = true;
     const pools = [...this.#pools.values()];
     this.#pools.clear();
+    this.#poolApps.clear();
     await Promise.all(pools.map((pool) => pool.close(reason)));
   }
 
@@ -115,14 +138,17 @@ export class Scheduler {
         env,
       },
       {
-        maxExecutors: settings.maxExecutorsPerFunction,
-        scaledownMs: settings.scaledownMs,
+        minExecutors: spec.min_workers ?? 0,
+        maxExecutors: Math.min(spec.max_workers || settings.maxExecutorsPerFunction, settings.maxExecutors),
+        scaledownMs: spec.scaledown_window_ms || settings.scaledownMs,
         startTimeoutMs: spec.timeout_ms || settings.defaultTimeoutMs,
+        maxQueued: settings.maxQueuedInputs,
       },
       this.#budget,
       () => this.#dropPool(key),
     );
     this.#pools.set(key, pool);
+    this.#poolApps.set(key, app.name);
     return pool;
   }
 
@@ -131,13 +157,15 @@ export class Scheduler {
     const pool = this.#pools.get(key);
     if (!pool) return;
     this.#pools.delete(key);
+    this.#poolApps.delete(key);
     pool.close(failed(Code.UNAVAILABLE, "pool closed")).catch(() => {});
   }
 
-  #logCall(app: AppVersion, functionName: string, started: number, outcome: CallOutcome): void {
+  #logCall(app: AppVersion, functionName: string, started: number, outcome: CallOutcome, attempts: number): void {
     const ms = (performance.now() - started).toFixed(1);
+    const tries = attempts > 1 ? ` after ${attempts} attempts` : "";
     const result = outcome.failure ? `${Code[outcome.failure.code]}: ${firstLine(outcome.failure.message)}` : "ok";
-    this.#settings.log(`call ${app.name}.${functionName} ${ms}ms ${result}`);
+    this.#settings.log(`call ${app.name}.${functionName} ${ms}ms${tries} ${result}`);
   }
 }
 

@@ -15,7 +15,9 @@ export interface ServerConfig {
   npmAllow: string[];
   maxPayloadBytes: number;
   maxExecutors: number;
+  maxMemoryMb: number;
   maxExecutorsPerFunction: number;
+  maxQueuedInputs: number;
   defaultTimeoutMs: number;
   defaultMemoryMb: number;
   maxTimeoutMs: number;
@@ -51,6 +53,9 @@ Grants: the ceiling of what functions may ask for (none by default; repeat or co
 Limits
   --max-payload-mb N           largest arguments or result of one call (default 64)
   --max-executors N            executor processes alive at once, all functions together (default 16)
+  --max-memory-mb N            executors' heaps together, at most (default: three quarters of this machine's memory)
+  --max-queued-inputs N        inputs that may wait for one function's executors; more is RESOURCE_EXHAUSTED
+                               (default 10000)
   --max-executors-per-function N  executors of one function at once (default 4)
   --default-timeout-ms N       a call's time limit when its function sets none (default 300000)
   --default-memory-mb N        an executor's heap limit when its function sets none (default 512)
@@ -79,6 +84,8 @@ export function parseServerArgs(args: string[], env: { token?: string } = {}): S
       "npm-allow": { type: "string", multiple: true, default: [] },
       "max-payload-mb": { type: "string", default: "64" },
       "max-executors": { type: "string", default: "16" },
+      "max-memory-mb": { type: "string" },
+      "max-queued-inputs": { type: "string", default: "10000" },
       "max-executors-per-function": { type: "string", default: "4" },
       "default-timeout-ms": { type: "string", default: "300000" },
       "default-memory-mb": { type: "string", default: "512" },
@@ -92,7 +99,7 @@ export function parseServerArgs(args: string[], env: { token?: string } = {}): S
   });
   if (values.help) return "help";
   const list = (entries: string[]) => entries.flatMap((entry) => entry.split(",")).map((s) => s.trim()).filter(Boolean);
-  const number = (flag: keyof typeof values, min: number) => {
+  const number = (flag: Exclude<keyof typeof values, "help" | "insecure">, min: number) => {
     const value = Number(values[flag]);
     if (!Number.isInteger(value) || value < min) {
       throw new Error(`--${flag} must be an integer ≥ ${min}, got "${values[flag]}"`);
@@ -112,6 +119,8 @@ export function parseServerArgs(args: string[], env: { token?: string } = {}): S
     // A value of exactly N MiB fits: the limit leaves 4 KiB for CBOR's own framing.
     maxPayloadBytes: number("max-payload-mb", 1) * 1024 * 1024 + 4096,
     maxExecutors: number("max-executors", 1),
+    maxMemoryMb: values["max-memory-mb"] === undefined ? defaultMaxMemoryMb() : number("max-memory-mb", 16),
+    maxQueuedInputs: number("max-queued-inputs", 1),
     maxExecutorsPerFunction: number("max-executors-per-function", 1),
     defaultTimeoutMs: number("default-timeout-ms", 1),
     defaultMemoryMb: number("default-memory-mb", 16),
@@ -121,4 +130,9 @@ export function parseServerArgs(args: string[], env: { token?: string } = {}): S
     graceMs: number("grace-ms", 0),
     insecure: values.insecure,
   };
+}
+
+/** Three quarters of this machine's memory, in MiB. */
+function defaultMaxMemoryMb(): number {
+  return Math.floor(Deno.systemMemoryInfo().total * 0.75 / (1024 * 1024));
 }

@@ -41,6 +41,7 @@ export function stupidModalHandlers(context: ServiceContext): grpc.UntypedServic
       unary(callback, async () => {
         auth.check(call.metadata);
         const app = await registerApp(call.request, store, policy, registering);
+        scheduler.prewarm(app);
         return { version: app.version, max_payload_bytes: policy.maxPayloadBytes };
       }, context.log);
     },

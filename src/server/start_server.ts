@@ -69,12 +69,16 @@ export async function startServer(
     socketDir,
     maxPayloadBytes: config.maxPayloadBytes,
     maxExecutors: config.maxExecutors,
+    maxMemoryMb: config.maxMemoryMb,
     maxExecutorsPerFunction: config.maxExecutorsPerFunction,
+    maxQueuedInputs: config.maxQueuedInputs,
     defaultTimeoutMs: config.defaultTimeoutMs,
     defaultMemoryMb: config.defaultMemoryMb,
     scaledownMs: config.scaledownMs,
     log,
   });
+
+  for (const app of store.latestVersions()) scheduler.prewarm(app);
 
   const server = new grpc.Server({
     "grpc.max_receive_message_length": config.maxPayloadBytes + 1024 * 1024,
@@ -94,6 +98,7 @@ export async function startServer(
         maxPayloadBytes: config.maxPayloadBytes,
         maxTimeoutMs: config.maxTimeoutMs,
         maxFunctionMemoryMb: config.maxFunctionMemoryMb,
+        maxExecutorsPerFunction: config.maxExecutorsPerFunction,
         configPath,
       },
       log,

@@ -9,7 +9,20 @@ export async function appVersion(appName: string, files: SourceFile[], functions
   }
   for (const spec of [...functions].sort((a, b) => compare(a.name, b.name))) {
     const { read, write, net, env } = spec.permissions;
-    const fields = [spec.name, spec.module, { read, write, net, env }, spec.timeout_ms, spec.memory_mb];
+    const fields = [
+      spec.name,
+      spec.module,
+      { read, write, net, env },
+      spec.timeout_ms,
+      spec.memory_mb,
+      spec.min_workers ?? 0,
+      spec.max_workers ?? 0,
+      spec.scaledown_window_ms ?? 0,
+      spec.max_retries ?? 0,
+      spec.retry_initial_delay_ms ?? 0,
+      spec.retry_backoff_coefficient ?? 0,
+      spec.retry_max_delay_ms ?? 0,
+    ];
     lines.push(`fn\0${JSON.stringify(fields)}\n`);
   }
   return await sha256Hex(new TextEncoder().encode(lines.join("")));

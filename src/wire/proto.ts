@@ -40,6 +40,13 @@ export interface FunctionSpec {
   permissions: PermissionsMessage;
   timeout_ms: number;
   memory_mb: number;
+  min_workers?: number;
+  max_workers?: number;
+  scaledown_window_ms?: number;
+  max_retries?: number;
+  retry_initial_delay_ms?: number;
+  retry_backoff_coefficient?: number;
+  retry_max_delay_ms?: number;
 }
 
 /** One shipped source file. */
