@@ -8,12 +8,15 @@ import "./src/sdk/env_guard.ts";
 import * as grpc from "@grpc/grpc-js";
 import { decodeValue, encodeValue } from "./src/wire/codec.ts";
 import { Code, StupidModalError } from "./src/wire/errors.ts";
-import { type RegisterAppRequest, StupidModalClient } from "./src/wire/proto.ts";
+import { type GetCallResponse, type RegisterAppRequest, StupidModalClient } from "./src/wire/proto.ts";
 import { assertTransferable } from "./src/wire/transferable.ts";
 import { type ConnectionOptions, type ConnectionSettings, connectionSettings } from "./src/sdk/connection_settings.ts";
 import { type LogHandler, Session } from "./src/sdk/session.ts";
 
 export type { ConnectionOptions } from "./src/sdk/connection_settings.ts";
+
+/** Inputs per SpawnMap message, by encoded size: large enough to batch, small enough to stream. */
+const spawnMapMessageBytes = 256 * 1024;
 
 /**
  * Options of a Client.
@@ -89,14 +92,7 @@ export class Client {
 
   /** Calls a function with arguments; resolves with its result. */
   async call(target: CallTarget, args: unknown[], signal?: AbortSignal): Promise<unknown> {
-    assertTransferable(args, "arguments");
-    const encoded = encodeValue(args);
-    if (encoded.byteLength > this.#maxPayloadBytes) {
-      throw new StupidModalError(
-        Code.RESOURCE_EXHAUSTED,
-        `arguments are ${encoded.byteLength} bytes, over the server's limit of ${this.#maxPayloadBytes} bytes`,
-      );
-    }
+    const encoded = this.#encodeArgs(args);
     const onLog: LogHandler = (line) =>
       this.#onLog({ function: target.functionName, stream: line.stream === 1 ? "stderr" : "stdout", text: line.text });
     const value = await this.#session.call(
@@ -110,6 +106,62 @@ export class Client {
       signal,
     );
     return decodeValue(value, "result");
+  }
+
+  /** Queues a call that runs whether or not this process stays; resolves with its id. */
+  async spawn(target: CallTarget, args: unknown[]): Promise<string> {
+    const response = await this.#unary<{ call_id: string }>("Spawn", {
+      version: target.version ?? "",
+      app_name: target.appName ?? "",
+      function: target.functionName,
+      args: this.#encodeArgs(args),
+    });
+    return response.call_id;
+  }
+
+  /** Queues one call per argument list as one batch; resolves with the batch's id. */
+  spawnMap(target: CallTarget, inputs: AsyncIterable<unknown[]>): Promise<string> {
+    return new Promise((resolve, reject) => {
+      const stream = this.#stub.SpawnMap(this.#metadata(), (err: unknown, response: { call_id: string }) => {
+        if (err) reject(this.#describe(err));
+        else resolve(response.call_id);
+      });
+      (async () => {
+        const first = { version: target.version ?? "", app_name: target.appName ?? "", function: target.functionName };
+        let batch: Uint8Array[] = [];
+        let bytes = 0;
+        let sentFirst = false;
+        const send = async () => {
+          const message = { ...(sentFirst ? {} : first), args: batch };
+          sentFirst = true;
+          batch = [];
+          bytes = 0;
+          // Respect the stream's flow control, so a huge batch does not pile up in memory.
+          if (!stream.write(message)) await new Promise((done) => stream.once("drain", done));
+        };
+        for await (const args of inputs) {
+          const encoded = this.#encodeArgs(args);
+          if (bytes + encoded.byteLength > spawnMapMessageBytes && batch.length > 0) await send();
+          batch.push(encoded);
+          bytes += encoded.byteLength;
+        }
+        if (batch.length > 0 || !sentFirst) await send();
+        stream.end();
+      })().catch((err) => {
+        stream.cancel();
+        reject(StupidModalError.from(err));
+      });
+    });
+  }
+
+  /** The state of a spawned call, waiting up to `timeoutMs` for it to finish. */
+  getCall(callId: string, timeoutMs: number): Promise<GetCallResponse> {
+    return this.#unary<GetCallResponse>("GetCall", { call_id: callId, timeout_ms: timeoutMs });
+  }
+
+  /** Cancels a spawned call or batch. */
+  async cancelCall(callId: string): Promise<void> {
+    await this.#unary("CancelCall", { call_id: callId });
   }
 
   /** Closes the session and the channel; outstanding calls fail with CANCELLED. */
@@ -127,6 +179,19 @@ export class Client {
     if (check.present) return request.version;
     const response = await this.#unary<{ version: string }>("RegisterApp", request);
     return response.version;
+  }
+
+  /** Checks and encodes arguments; refuses what cannot travel or is over the server's limit. */
+  #encodeArgs(args: unknown[]): Uint8Array {
+    assertTransferable(args, "arguments");
+    const encoded = encodeValue(args);
+    if (encoded.byteLength > this.#maxPayloadBytes) {
+      throw new StupidModalError(
+        Code.RESOURCE_EXHAUSTED,
+        `arguments are ${encoded.byteLength} bytes, over the server's limit of ${this.#maxPayloadBytes} bytes`,
+      );
+    }
+    return encoded;
   }
 
   #unary<T>(method: string, request: unknown): Promise<T> {

@@ -12,6 +12,7 @@
  * @module
  */
 export { App } from "./src/sdk/app.ts";
+export { FunctionCall } from "./src/sdk/function_call.ts";
 export type { FunctionOptions, Permissions, RetryOptions } from "./src/sdk/function_options.ts";
 export type { RemoteFunction } from "./src/sdk/remote_function.ts";
 export type { AnyIterable, MapIterables, MapOptions } from "./src/sdk/map_inputs.ts";

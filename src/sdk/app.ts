@@ -5,7 +5,8 @@ import { bundleApp } from "./app_bundle.ts";
 import { definingModule } from "./defining_module.ts";
 import { checkFunctionOptions, type FunctionOptions } from "./function_options.ts";
 import { appFunctions, defineFunction } from "./function_registry.ts";
-import { type RemoteFunction, remoteFunction } from "./remote_function.ts";
+import { FunctionCall } from "./function_call.ts";
+import { type RemoteBackend, type RemoteFunction, remoteFunction } from "./remote_function.ts";
 
 /**
  * A named app: define functions with `app.function(...)`, call them with `.remote(...)`.
@@ -51,7 +52,7 @@ export class App {
     checkFunctionOptions(name, options);
     const defined = { appName: this.name, name, options, moduleUrl: definingModule(), implementation };
     defineFunction(defined);
-    return remoteFunction(defined, (functionName, args, signal) => this.#callRemote(functionName, args, signal));
+    return remoteFunction(defined, this.#backend);
   }
 
   /** Closes this app's connection to the server, if it opened one. */
@@ -62,14 +63,31 @@ export class App {
     if (client) (await client).close();
   }
 
-  async #callRemote(functionName: string, args: unknown[], signal?: AbortSignal): Promise<unknown> {
+  /** How this app's functions reach the server: its connection and its registered version. */
+  #backend: RemoteBackend = {
+    call: async (functionName, args, signal) => {
+      const { client, version } = await this.#registered();
+      return await client.call({ version, functionName }, args, signal);
+    },
+    spawn: async (functionName, args) => {
+      const { client, version } = await this.#registered();
+      return new FunctionCall(await client.spawn({ version, functionName }, args), () => Promise.resolve(client));
+    },
+    spawnMap: async (functionName, inputs) => {
+      const { client, version } = await this.#registered();
+      return new FunctionCall(await client.spawnMap({ version, functionName }, inputs), () => Promise.resolve(client));
+    },
+  };
+
+  /** The connection, with this app's code registered on the server (once per process). */
+  async #registered(): Promise<{ client: Client; version: string }> {
     const client = await this.#connect();
     this.#version ??= bundleApp(this.name, appFunctions(this.name)).then((bundle) => client.registerApp(bundle));
     const version = await this.#version.catch((err) => {
       this.#version = undefined;
       throw err;
     });
-    return await client.call({ version, functionName }, args, signal);
+    return { client, version };
   }
 
   #connect(): Promise<Client> {

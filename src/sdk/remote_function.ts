@@ -1,6 +1,7 @@
 /** The handle `app.function(...)` returns: call the function remotely or locally, fully typed. */
 import { Code, StupidModalError } from "../wire/errors.ts";
 import { fanOut, type StartCall } from "./fan_out.ts";
+import type { FunctionCall } from "./function_call.ts";
 import type { DefinedFunction } from "./function_registry.ts";
 import {
   type AnyIterable,
@@ -62,24 +63,55 @@ export interface RemoteFunction<Args extends unknown[], Result> {
    * ```
    */
   forEach(...iterablesAndOptions: MapIterables<Args> | [...MapIterables<Args>, MapOptions]): Promise<void>;
+  /**
+   * Queues a call on the server and returns its handle at once; the call keeps running if this
+   * process exits, and its result stays available for the server's retention period.
+   *
+   * @example
+   * ```ts
+   * const call = await add.spawn(1, 2);
+   * console.log(await call.get()); // 3
+   * ```
+   */
+  spawn(...args: Args): Promise<FunctionCall<Awaited<Result>>>;
+  /**
+   * Queues one call per input (as `map` zips them) as one batch with one handle, whose `get()`
+   * gives every result in input order.
+   *
+   * @example
+   * ```ts
+   * const batch = await add.spawnMap([1, 2], [10, 20]);
+   * console.log(await batch.get()); // [11, 22]
+   * ```
+   */
+  spawnMap(...iterables: MapIterables<Args>): Promise<FunctionCall<Awaited<Result>[]>>;
 }
 
 /** How a RemoteFunction reaches the server; App provides it. */
-export type RemoteCaller = (functionName: string, args: unknown[], signal?: AbortSignal) => Promise<unknown>;
+export interface RemoteBackend {
+  call(functionName: string, args: unknown[], signal?: AbortSignal): Promise<unknown>;
+  spawn(functionName: string, args: unknown[]): Promise<FunctionCall<unknown>>;
+  spawnMap(functionName: string, inputs: AsyncIterable<unknown[]>): Promise<FunctionCall<unknown>>;
+}
 
 /** Makes the handle of one defined function. */
 export function remoteFunction<Args extends unknown[], Result>(
   fn: DefinedFunction,
-  callRemote: RemoteCaller,
+  backend: RemoteBackend,
 ): RemoteFunction<Args, Result> {
-  const start: StartCall = (args, signal) => callRemote(fn.name, args, signal);
+  const start: StartCall = (args, signal) => backend.call(fn.name, args, signal);
   const map = (...args: unknown[]) => {
     const { iterables, options } = splitOptions(args);
     return fanOut(zipInputs(iterables), start, options);
   };
   return {
     name: fn.name,
-    remote: (...args: Args) => callRemote(fn.name, args) as Promise<Awaited<Result>>,
+    remote: (...args: Args) => backend.call(fn.name, args) as Promise<Awaited<Result>>,
+    spawn: (...args: Args) => backend.spawn(fn.name, args) as Promise<FunctionCall<Awaited<Result>>>,
+    spawnMap: (...iterables: MapIterables<Args>) =>
+      backend.spawnMap(fn.name, zipInputs(iterables as AnyIterable<unknown>[])) as Promise<
+        FunctionCall<Awaited<Result>[]>
+      >,
     map: map as RemoteFunction<Args, Result>["map"],
     starmap: (inputs, options) => fanOut(tupleInputs(inputs), start, options) as AsyncGenerator<Awaited<Result>>,
     forEach: async (...args: unknown[]) => {

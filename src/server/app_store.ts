@@ -132,6 +132,14 @@ export class AppStore {
   }
 }
 
+/** The spec of one of an app version's functions; NOT_FOUND naming the ones it has otherwise. */
+export function requireFunction(app: AppVersion, functionName: string): FunctionSpec {
+  const spec = app.functions.get(functionName);
+  if (spec) return spec;
+  const known = [...app.functions.keys()].join(", ");
+  throw new StupidModalError(Code.NOT_FOUND, `app "${app.name}" has no function "${functionName}" (it has: ${known})`);
+}
+
 /** A version written to disk but not yet visible. */
 export class StagedVersion {
   constructor(readonly store: AppStore, readonly dir: string, readonly meta: Meta) {}

@@ -1,4 +1,4 @@
-/** Turns anything thrown in a handler into the gRPC status the caller gets. */
+/** Turns anything thrown in a handler into the gRPC status the caller gets; runs unary handler bodies. */
 import * as grpc from "@grpc/grpc-js";
 import { Code, StupidModalError } from "../wire/errors.ts";
 
@@ -18,4 +18,15 @@ export function asStatus(err: unknown, log: (line: string) => void): grpc.Servic
     details: error.message,
     metadata: new grpc.Metadata(),
   });
+}
+
+/** A unary handler's callback. */
+export type Callback<T> = grpc.sendUnaryData<T>;
+
+/** Runs a unary handler body, mapping thrown errors to gRPC statuses. */
+export function unary<T>(callback: Callback<T>, body: () => T | Promise<T>, log: (line: string) => void): void {
+  Promise.resolve().then(body).then(
+    (response) => callback(null, response),
+    (err) => callback(asStatus(err, log)),
+  );
 }

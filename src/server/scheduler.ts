@@ -9,7 +9,7 @@ import { type CallOutcome, failed } from "../sandbox/call_outcome.ts";
 import { ExecutorBudget } from "../sandbox/executor_budget.ts";
 import type { ExecutorLogLine } from "../sandbox/executor_messages.ts";
 import { ExecutorPool, type PoolCall } from "../sandbox/executor_pool.ts";
-import type { AppVersion } from "./app_store.ts";
+import { type AppVersion, requireFunction } from "./app_store.ts";
 import { type Grants, workerPermissions } from "./grants.ts";
 import { withRetries } from "./retries.ts";
 
@@ -53,14 +53,7 @@ export class Scheduler {
   /** Submits one call; throws NOT_FOUND for an unknown function. */
   submit(app: AppVersion, functionName: string, args: Uint8Array, onLog: (line: ExecutorLogLine) => void): PoolCall {
     if (this.#closed) throw new StupidModalError(Code.UNAVAILABLE, "the server is shutting down");
-    const spec = app.functions.get(functionName);
-    if (!spec) {
-      const known = [...app.functions.keys()].join(", ");
-      throw new StupidModalError(
-        Code.NOT_FOUND,
-        `app "${app.name}" has no function "${functionName}" (it has: ${known})`,
-      );
-    }
+    const spec = requireFunction(app, functionName);
     if (args.byteLength > this.#settings.maxPayloadBytes) {
       throw new StupidModalError(
         Code.RESOURCE_EXHAUSTED,

@@ -24,6 +24,7 @@ export interface ServerConfig {
   maxFunctionMemoryMb: number;
   scaledownMs: number;
   graceMs: number;
+  retentionMs: number;
   insecure: boolean;
 }
 
@@ -63,6 +64,7 @@ Limits
   --max-function-memory-mb N   the largest memoryMb a function may set (default 4096)
   --scaledown-ms N             idle time before a warm executor stops (default 60000)
   --grace-ms N                 on SIGINT/SIGTERM, how long in-flight calls may finish (default 10000)
+  --retention-ms N             how long a spawned call's outcome is kept after it finishes (default 86400000, one day)
 
   --help                       show this text
 `;
@@ -93,6 +95,7 @@ export function parseServerArgs(args: string[], env: { token?: string } = {}): S
       "max-function-memory-mb": { type: "string", default: "4096" },
       "scaledown-ms": { type: "string", default: "60000" },
       "grace-ms": { type: "string", default: "10000" },
+      "retention-ms": { type: "string", default: "86400000" },
       insecure: { type: "boolean", default: false },
       help: { type: "boolean", default: false },
     },
@@ -128,6 +131,7 @@ export function parseServerArgs(args: string[], env: { token?: string } = {}): S
     maxFunctionMemoryMb: number("max-function-memory-mb", 16),
     scaledownMs: number("scaledown-ms", 0),
     graceMs: number("grace-ms", 0),
+    retentionMs: number("retention-ms", 1),
     insecure: values.insecure,
   };
 }

@@ -7,8 +7,10 @@ import type { AppStore, AppVersion } from "./app_store.ts";
 import { registerApp, type RegistrationPolicy } from "./app_registration.ts";
 import type { Authenticator } from "./auth.ts";
 import type { Scheduler } from "./scheduler.ts";
-import { asStatus } from "./grpc_status.ts";
+import { asStatus, type Callback, unary } from "./grpc_status.ts";
 import { serveSession } from "./session_stream.ts";
+import { spawnHandlers } from "./spawn_service.ts";
+import type { SpawnedCalls } from "./spawned_calls.ts";
 
 /** What the service needs from the server. */
 export interface ServiceContext {
@@ -20,9 +22,8 @@ export interface ServiceContext {
   log: (line: string) => void;
   /** Open sessions, each by a function that flushes and ends it (used at shutdown). */
   openSessions: Set<() => void>;
+  spawned: SpawnedCalls;
 }
-
-type Callback<T> = grpc.sendUnaryData<T>;
 
 /** Builds the handlers of the StupidModal service. */
 export function stupidModalHandlers(context: ServiceContext): grpc.UntypedServiceImplementation {
@@ -30,6 +31,7 @@ export function stupidModalHandlers(context: ServiceContext): grpc.UntypedServic
   const registering = new Map<string, Promise<AppVersion>>();
 
   return {
+    ...spawnHandlers(context),
     CheckAppVersion(call: grpc.ServerUnaryCall<{ version: string }, unknown>, callback: Callback<unknown>) {
       unary(callback, () => {
         auth.check(call.metadata);
@@ -77,12 +79,4 @@ export function stupidModalHandlers(context: ServiceContext): grpc.UntypedServic
       serveSession(stream, scheduler, store, context.openSessions);
     },
   };
-}
-
-/** Runs a unary handler body, mapping thrown errors to gRPC statuses. */
-function unary<T>(callback: Callback<T>, body: () => T | Promise<T>, log: (line: string) => void): void {
-  Promise.resolve().then(body).then(
-    (response) => callback(null, response),
-    (err) => callback(asStatus(err, log)),
-  );
 }

@@ -10,6 +10,7 @@ import { AppStore } from "./app_store.ts";
 import { Authenticator, serverToken } from "./auth.ts";
 import { resolveGrants } from "./grants.ts";
 import { Scheduler } from "./scheduler.ts";
+import { SpawnedCalls } from "./spawned_calls.ts";
 import type { ServerConfig } from "./server_config.ts";
 import { stupidModalHandlers } from "./service.ts";
 
@@ -85,6 +86,7 @@ export async function startServer(
     "grpc.max_send_message_length": -1,
   });
   const openSessions = new Set<() => void>();
+  const spawned = new SpawnedCalls(config.retentionMs);
   server.addService(
     StupidModalService,
     stupidModalHandlers({
@@ -103,6 +105,7 @@ export async function startServer(
       },
       log,
       openSessions,
+      spawned,
     }),
   );
   const health = new HealthImplementation({ "": "SERVING", "stupidmodal.v1.StupidModal": "SERVING" });
@@ -129,6 +132,7 @@ export async function startServer(
       await Promise.race([drained, grace]);
       clearTimeout(timer);
       await scheduler.close(failed(Code.UNAVAILABLE, "the server is shutting down"));
+      spawned.close();
       // Outputs of the calls just failed are written, then each session ends cleanly.
       for (const endSession of openSessions) endSession();
       await new Promise((done) => setTimeout(done, 0));

@@ -125,3 +125,33 @@ export interface InvokeRequest {
   function: string;
   args: Uint8Array;
 }
+
+/** Spawn's request. */
+export interface SpawnRequest {
+  version: string;
+  app_name: string;
+  function: string;
+  args: Uint8Array;
+}
+
+/** One message of SpawnMap's request stream. */
+export interface SpawnMapRequest {
+  version: string;
+  app_name: string;
+  function: string;
+  args: Uint8Array[];
+}
+
+/** GetCall's request. */
+export interface GetCallRequest {
+  call_id: string;
+  timeout_ms: number;
+}
+
+/** GetCall's answer. */
+export interface GetCallResponse {
+  done: boolean;
+  outputs: OutputMessage[];
+  inputs: number;
+  finished: number;
+}
