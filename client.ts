@@ -43,6 +43,9 @@ export interface CallTarget {
   version?: string;
   appName?: string;
   functionName: string;
+  /** For a class: the method, and the constructor parameters of the instance to call it on. */
+  method?: string;
+  params?: unknown[];
 }
 
 /**
@@ -101,6 +104,8 @@ export class Client {
         app_name: target.appName ?? "",
         function: target.functionName,
         args: encoded,
+        method: target.method ?? "",
+        params: target.params && target.params.length > 0 ? this.#encodeArgs(target.params) : new Uint8Array(),
       },
       onLog,
       signal,

@@ -19,6 +19,8 @@ export enum FrameKind {
   Done = 6,
   /** Call `id` failed; payload: CBOR of a FailureReport. */
   Failed = 7,
+  /** Server → executor: call a method of the class instance; payload: methodPayload(). */
+  CallMethod = 8,
 }
 
 /** Bytes before the payload. */
@@ -109,6 +111,23 @@ function gather(chunks: Uint8Array[], n: number, consume: boolean): Uint8Array {
     else chunks[0] = chunk.subarray(part);
   }
   return out;
+}
+
+/** A CallMethod payload: a 2-byte length and the method's UTF-8 name, then the CBOR arguments. */
+export function methodPayload(method: string, args: Uint8Array): Uint8Array {
+  const name = new TextEncoder().encode(method);
+  const payload = new Uint8Array(2 + name.byteLength + args.byteLength);
+  new DataView(payload.buffer).setUint16(0, name.byteLength);
+  payload.set(name, 2);
+  payload.set(args, 2 + name.byteLength);
+  return payload;
+}
+
+/** Splits a CallMethod payload into the method's name and the CBOR arguments. */
+export function parseMethodPayload(payload: Uint8Array): { method: string; args: Uint8Array } {
+  const length = new DataView(payload.buffer, payload.byteOffset, 2).getUint16(0);
+  const method = new TextDecoder().decode(payload.subarray(2, 2 + length));
+  return { method, args: payload.subarray(2 + length) };
 }
 
 /** Whether a view covers its whole buffer, so the buffer can be transferred without harm. */

@@ -6,6 +6,9 @@
 import type { ExecutorInit } from "./executor_messages.ts";
 import { FrameKind, frameParts, ownsBuffer, readFrames } from "./executor_frames.ts";
 
+/** How long a class's exit hook may run when the executor stops. */
+const exitHookMs = 10_000;
+
 const init = JSON.parse(Deno.args[0]) as ExecutorInit;
 const connection = await Deno.connect({ transport: "unix", path: init.socket });
 const output = connection.writable.getWriter();
@@ -15,8 +18,11 @@ const worker = new Worker(init.entry, {
   name: init.functionName,
   deno: { permissions: init.permissions },
 });
-// The worker sends each frame as its parts (header, payload), written back to back.
-worker.onmessage = (event: MessageEvent<Uint8Array[]>) => {
+const exited = Promise.withResolvers<void>();
+// The worker sends each frame as its parts (header, payload), written back to back; and
+// "exited" once its exit hook ran.
+worker.onmessage = (event: MessageEvent<Uint8Array[] | "exited">) => {
+  if (event.data === "exited") return exited.resolve();
   for (const part of event.data) output.write(part).catch(() => {});
 };
 worker.onerror = (event) => {
@@ -27,9 +33,18 @@ worker.onerror = (event) => {
 };
 worker.postMessage(init);
 
-for await (const frame of readFrames(connection.readable)) {
-  // A frame inside a larger chunk is copied out so that transferring it detaches nothing else.
-  const own = ownsBuffer(frame) ? frame : frame.slice();
-  worker.postMessage(own, [own.buffer as ArrayBuffer]);
+try {
+  for await (const frame of readFrames(connection.readable)) {
+    // A frame inside a larger chunk is copied out so that transferring it detaches nothing else.
+    const own = ownsBuffer(frame) ? frame : frame.slice();
+    worker.postMessage(own, [own.buffer as ArrayBuffer]);
+  }
+} catch {
+  // The server went away abruptly; stop all the same.
 }
+// The server closed the socket (scale-down, shutdown, or its own death): run the exit hook of a
+// class instance, for a bounded time, then go.
+worker.postMessage("exit");
+setTimeout(() => exited.resolve(), exitHookMs);
+await exited.promise;
 Deno.exit(0);

@@ -25,6 +25,8 @@ export interface ExecutorInit {
   bundleRoot: string;
   sourceRoot: string;
   maxPayloadBytes: number;
+  /** For a class: its constructor parameters, CBOR as base64 ("" for none). */
+  classParams?: string;
 }
 
 /** A user exception: name, message, stack with the caller's file names, CBOR of its cause. */

@@ -24,6 +24,8 @@ export interface PoolSettings {
 export interface PoolInput {
   id: number;
   args: Uint8Array;
+  /** For a class: the method to call. */
+  method?: string;
   timeoutMs: number;
   onLog: (line: ExecutorLogLine) => void;
 }
@@ -119,8 +121,10 @@ export class ExecutorPool implements Evictable {
   async close(reason: CallOutcome): Promise<void> {
     this.#closed = true;
     for (const input of this.#queue.splice(0)) input.settle(reason);
+    // Idle executors stop on their own (a class's exit hook runs); busy ones are killed.
     const exits = [...this.#live].map((executor) => {
-      executor.kill(reason);
+      if (this.#idle.includes(executor)) executor.stop();
+      else executor.kill(reason);
       return executor.exited;
     });
     await Promise.allSettled(exits);
@@ -176,7 +180,7 @@ export class ExecutorPool implements Evictable {
       this.#retire(executor);
       executor.kill(failed(Code.DEADLINE_EXCEEDED, `the call exceeded its timeout of ${input.timeoutMs} ms`));
     }, input.timeoutMs);
-    executor.run(input.id, input.args, input.onLog).then((outcome) => {
+    executor.run(input.id, input.args, input.onLog, input.method).then((outcome) => {
       clearTimeout(timer);
       input.executor = undefined;
       input.settle(outcome);

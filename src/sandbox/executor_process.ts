@@ -6,7 +6,7 @@
 import { join } from "node:path";
 import { Code, StupidModalError } from "../wire/errors.ts";
 import { type CallOutcome, failed } from "./call_outcome.ts";
-import { type Frame, FrameKind, frameParts, parseFrame, readFrames } from "./executor_frames.ts";
+import { type Frame, FrameKind, frameParts, methodPayload, parseFrame, readFrames } from "./executor_frames.ts";
 import type { ExecutorInit, ExecutorLogLine } from "./executor_messages.ts";
 import { readFailureReport } from "./failure_report.ts";
 
@@ -103,10 +103,13 @@ export class ExecutorProcess {
   }
 
   /** Runs one input; the outcome is a value or a failure, never a rejection. */
-  run(id: number, args: Uint8Array, onLog: (line: ExecutorLogLine) => void): Promise<CallOutcome> {
+  run(id: number, args: Uint8Array, onLog: (line: ExecutorLogLine) => void, method?: string): Promise<CallOutcome> {
     return new Promise((settle) => {
       this.#running = { id, onLog, settle };
-      for (const part of frameParts(FrameKind.Call, id, args)) this.#output!.write(part).catch(() => {});
+      const parts = !method
+        ? frameParts(FrameKind.Call, id, args)
+        : frameParts(FrameKind.CallMethod, id, methodPayload(method, args));
+      for (const part of parts) this.#output!.write(part).catch(() => {});
     });
   }
 
@@ -138,6 +141,8 @@ export class ExecutorProcess {
     try {
       for await (const bytes of readFrames(connection.readable)) this.#receive(parseFrame(bytes));
     } catch (err) {
+      // Our own stop() closed the connection: the executor finishes its exit hook and goes.
+      if (this.#stopping) return;
       // A malformed frame or report: the executor is not trusted with another input.
       this.kill(
         failed(Code.INTERNAL, `the executor sent a malformed frame (${(err as Error).message}); it was replaced`),

@@ -6,7 +6,7 @@ import { findFunction } from "../sdk/function_registry.ts";
 import { decodeArgs, encodeValue } from "../wire/codec.ts";
 import { Code, StupidModalError } from "../wire/errors.ts";
 import { assertTransferable } from "../wire/transferable.ts";
-import { FrameKind, frameParts, parseFrame } from "./executor_frames.ts";
+import { FrameKind, frameParts, parseFrame, parseMethodPayload } from "./executor_frames.ts";
 import type { ExecutorInit, FailureReport, RemoteErrorData } from "./executor_messages.ts";
 
 const scope = self as unknown as Worker;
@@ -32,23 +32,72 @@ self.addEventListener("unhandledrejection", (event) => {
   failCurrent(event.reason);
 });
 
-scope.onmessage = async (event: MessageEvent<ExecutorInit | Uint8Array>) => {
-  if (!(event.data instanceof Uint8Array)) return start(event.data);
+/** For a class: the one instance this executor serves, entered once. */
+// deno-lint-ignore no-explicit-any
+let instance: Record<string, any> | undefined;
+
+scope.onmessage = async (event: MessageEvent<ExecutorInit | Uint8Array | "exit">) => {
+  if (event.data === "exit") return await exitInstance();
+  if (!(event.data instanceof Uint8Array)) return await start(event.data);
   const frame = parseFrame(event.data);
-  if (frame.kind === FrameKind.Call) await run(frame.id, frame.payload);
+  if (frame.kind === FrameKind.Call) {
+    await run(frame.id, () => findFunction(init!.functionName)!.implementation, frame.payload);
+  }
+  if (frame.kind === FrameKind.CallMethod) {
+    const { method, args } = parseMethodPayload(frame.payload);
+    await run(frame.id, () => methodOf(method), args);
+  }
 };
 
-function start(message: ExecutorInit): void {
+async function start(message: ExecutorInit): Promise<void> {
   init = message;
-  if (findFunction(message.functionName)) return emit(FrameKind.Ready, 0);
-  emit(FrameKind.LoadFailed, 0, text.encode(`the app defines no function named "${message.functionName}"`));
+  const fn = findFunction(message.functionName);
+  if (!fn) {
+    return emit(FrameKind.LoadFailed, 0, text.encode(`the app defines no function named "${message.functionName}"`));
+  }
+  if (message.classParams === undefined) return emit(FrameKind.Ready, 0);
+  try {
+    const encoded = Uint8Array.from(atob(message.classParams), (c) => c.charCodeAt(0));
+    const params = encoded.byteLength > 0 ? decodeArgs(encoded) : [];
+    // deno-lint-ignore no-explicit-any
+    instance = new (fn.implementation as any)(...params);
+    await instance!.enter?.();
+    emit(FrameKind.Ready, 0);
+  } catch (err) {
+    const { name, message: reason } = remoteError(err);
+    emit(
+      FrameKind.LoadFailed,
+      0,
+      text.encode(`${message.functionName}'s constructor or enter() threw ${name}: ${reason}`),
+    );
+  }
 }
 
-async function run(id: number, args: Uint8Array): Promise<void> {
+/** A method of the instance that calls may use (not the lifecycle hooks). */
+function methodOf(method: string): (...args: unknown[]) => unknown {
+  const fn = lifecycleHooks.has(method) ? undefined : instance?.[method];
+  if (typeof fn !== "function") {
+    throw new StupidModalError(Code.NOT_FOUND, `class ${init!.functionName} has no method "${method}"`);
+  }
+  return fn.bind(instance);
+}
+
+const lifecycleHooks = new Set(["constructor", "enter", "exit"]);
+
+/** Runs a class instance's exit hook (errors are ignored: the executor is going anyway). */
+async function exitInstance(): Promise<void> {
+  try {
+    await instance?.exit?.();
+  } catch {
+    // Nothing to report to: no call is running.
+  }
+  scope.postMessage("exited");
+}
+
+async function run(id: number, target: () => (...args: unknown[]) => unknown, args: Uint8Array): Promise<void> {
   currentCall = id;
   try {
-    const fn = findFunction(init!.functionName)!;
-    const result = await fn.implementation(...decodeArgs(args));
+    const result = await target()(...decodeArgs(args));
     assertTransferable(result, "the function's result");
     const value = encodeValue(result);
     if (value.byteLength > init!.maxPayloadBytes) {

@@ -6,6 +6,7 @@ import { definingModule } from "./defining_module.ts";
 import { checkFunctionOptions, type FunctionOptions } from "./function_options.ts";
 import { appFunctions, defineFunction } from "./function_registry.ts";
 import { FunctionCall } from "./function_call.ts";
+import { type AnyClass, type RemoteClass, remoteClass } from "./remote_class.ts";
 import { type RemoteBackend, type RemoteFunction, remoteFunction } from "./remote_function.ts";
 
 /**
@@ -43,16 +44,41 @@ export class App {
     options: FunctionOptions,
     implementation: (...args: Args) => Result,
   ): RemoteFunction<Args, Result> {
-    const name = options.name ?? implementation.name;
-    if (!isFunctionName(name)) {
-      throw new TypeError(
-        `function name "${name}" is not an identifier: name the function, or pass the \`name\` option`,
-      );
-    }
+    const name = this.#checkedName(options, implementation.name);
     checkFunctionOptions(name, options);
     const defined = { appName: this.name, name, options, moduleUrl: definingModule(), implementation };
     defineFunction(defined);
     return remoteFunction(defined, this.#backend);
+  }
+
+  /**
+   * Defines a class whose instance lives in its executors: `enter()` runs once when an executor
+   * starts (load the model there), `exit()` when it stops (scale-down, shutdown). Call methods as
+   * `Model.remote.predict(x)`, or `Model.with(...params).remote.predict(x)` for an instance with
+   * constructor parameters; each set of parameters has its own executors.
+   *
+   * @example
+   * ```ts
+   * const Model = app.cls({}, class Model {
+   *   weights: number[] = [];
+   *   async enter() { this.weights = [2, 3]; }
+   *   predict(x: number) { return this.weights[0] * x; }
+   * });
+   * console.log(await Model.remote.predict(4)); // 8
+   * ```
+   */
+  cls<C extends AnyClass>(options: FunctionOptions, implementation: C): RemoteClass<C> {
+    const name = this.#checkedName(options, implementation.name);
+    checkFunctionOptions(name, options);
+    defineFunction({
+      appName: this.name,
+      name,
+      options,
+      moduleUrl: definingModule(),
+      implementation: implementation as unknown as (...args: unknown[]) => unknown,
+      isClass: true,
+    });
+    return remoteClass<C>(name, this.#backend);
   }
 
   /** Closes this app's connection to the server, if it opened one. */
@@ -63,11 +89,21 @@ export class App {
     if (client) (await client).close();
   }
 
+  #checkedName(options: FunctionOptions, ownName: string): string {
+    const name = options.name ?? ownName;
+    if (!isFunctionName(name)) {
+      throw new TypeError(
+        `function name "${name}" is not an identifier: name the function, or pass the \`name\` option`,
+      );
+    }
+    return name;
+  }
+
   /** How this app's functions reach the server: its connection and its registered version. */
   #backend: RemoteBackend = {
-    call: async (functionName, args, signal) => {
+    call: async (functionName, args, signal, classCall) => {
       const { client, version } = await this.#registered();
-      return await client.call({ version, functionName }, args, signal);
+      return await client.call({ version, functionName, ...classCall }, args, signal);
     },
     spawn: async (functionName, args) => {
       const { client, version } = await this.#registered();

@@ -47,6 +47,7 @@ function functionSpec(fn: DefinedFunction, root: string): FunctionSpec {
     retry_initial_delay_ms: retries.initialDelayMs,
     retry_backoff_coefficient: retries.backoffCoefficient,
     retry_max_delay_ms: retries.maxDelayMs,
+    is_class: fn.isClass ?? false,
   };
 }
 

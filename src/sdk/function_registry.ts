@@ -11,6 +11,8 @@ export interface DefinedFunction {
   options: FunctionOptions;
   /** The file URL of the module that defined it. */
   moduleUrl: string;
+  /** Defined with `app.cls`: `implementation` is the class. */
+  isClass?: boolean;
   // deno-lint-ignore no-explicit-any
   implementation: (...args: any[]) => unknown;
 }

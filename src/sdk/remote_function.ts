@@ -89,7 +89,12 @@ export interface RemoteFunction<Args extends unknown[], Result> {
 
 /** How a RemoteFunction reaches the server; App provides it. */
 export interface RemoteBackend {
-  call(functionName: string, args: unknown[], signal?: AbortSignal): Promise<unknown>;
+  call(
+    functionName: string,
+    args: unknown[],
+    signal?: AbortSignal,
+    method?: { method: string; params: unknown[] },
+  ): Promise<unknown>;
   spawn(functionName: string, args: unknown[]): Promise<FunctionCall<unknown>>;
   spawnMap(functionName: string, inputs: AsyncIterable<unknown[]>): Promise<FunctionCall<unknown>>;
 }

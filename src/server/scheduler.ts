@@ -3,6 +3,8 @@
  * applies per-function limits and retries, keeps minimum pools warm, and writes one log line per
  * call.
  */
+import { Buffer } from "node:buffer";
+import { createHash } from "node:crypto";
 import { join } from "node:path";
 import { Code, StupidModalError } from "../wire/errors.ts";
 import { type CallOutcome, failed } from "../sandbox/call_outcome.ts";
@@ -12,6 +14,12 @@ import { ExecutorPool, type PoolCall } from "../sandbox/executor_pool.ts";
 import { type AppVersion, requireFunction } from "./app_store.ts";
 import { type Grants, workerPermissions } from "./grants.ts";
 import { withRetries } from "./retries.ts";
+
+/** What a call of a class names: a method, and the instance's constructor parameters (CBOR). */
+export interface ClassCall {
+  method?: string;
+  params?: Uint8Array;
+}
 
 /** Server-wide execution settings. */
 export interface SchedulerSettings {
@@ -51,9 +59,25 @@ export class Scheduler {
   }
 
   /** Submits one call; throws NOT_FOUND for an unknown function. */
-  submit(app: AppVersion, functionName: string, args: Uint8Array, onLog: (line: ExecutorLogLine) => void): PoolCall {
+  submit(
+    app: AppVersion,
+    functionName: string,
+    args: Uint8Array,
+    onLog: (line: ExecutorLogLine) => void,
+    classCall?: ClassCall,
+  ): PoolCall {
     if (this.#closed) throw new StupidModalError(Code.UNAVAILABLE, "the server is shutting down");
     const spec = requireFunction(app, functionName);
+    if (spec.is_class && !classCall?.method) {
+      throw new StupidModalError(
+        Code.INVALID_ARGUMENT,
+        `"${functionName}" is a class: a call names one of its methods`,
+      );
+    }
+    if (!spec.is_class && classCall?.method) {
+      throw new StupidModalError(Code.INVALID_ARGUMENT, `"${functionName}" is a function, not a class with methods`);
+    }
+    const params = classCall?.params ?? new Uint8Array();
     if (args.byteLength > this.#settings.maxPayloadBytes) {
       throw new StupidModalError(
         Code.RESOURCE_EXHAUSTED,
@@ -65,7 +89,14 @@ export class Scheduler {
     // Each attempt asks for the pool again: a pool dropped after a scale-down is made anew.
     const call = withRetries(
       spec,
-      () => this.#pool(app, functionName).submit({ id: this.#nextInput++, args, timeoutMs, onLog }),
+      () =>
+        this.#pool(app, functionName, params).submit({
+          id: this.#nextInput++,
+          args,
+          timeoutMs,
+          onLog,
+          method: spec.is_class ? classCall?.method : undefined,
+        }),
     );
     call.outcome.then((outcome) => this.#logCall(app, functionName, started, outcome, call.attempts()));
     return call;
@@ -99,8 +130,10 @@ export class Scheduler {
     await Promise.all(pools.map((pool) => pool.close(reason)));
   }
 
-  #pool(app: AppVersion, functionName: string): ExecutorPool {
-    const key = `${app.version}/${functionName}`;
+  /** One pool per app version and function, and for a class per set of constructor parameters. */
+  #pool(app: AppVersion, functionName: string, params: Uint8Array = new Uint8Array()): ExecutorPool {
+    const paramsKey = params.byteLength > 0 ? `/${createHash("sha256").update(params).digest("hex")}` : "";
+    const key = `${app.version}/${functionName}${paramsKey}`;
     let pool = this.#pools.get(key);
     if (pool) return pool;
     const settings = this.#settings;
@@ -120,6 +153,7 @@ export class Scheduler {
           bundleRoot: app.filesUrl,
           sourceRoot: app.sourceRoot,
           maxPayloadBytes: settings.maxPayloadBytes,
+          classParams: spec.is_class ? encodeBase64(params) : undefined,
         },
         socketDir: settings.socketDir,
         // The worker's modules load with the executor's read access: exactly the code they need,
@@ -165,4 +199,8 @@ export class Scheduler {
 function firstLine(text: string): string {
   const line = text.split("\n")[0];
   return line.length > 160 ? line.slice(0, 160) + "…" : line;
+}
+
+function encodeBase64(bytes: Uint8Array): string {
+  return Buffer.from(bytes).toString("base64");
 }

@@ -58,7 +58,7 @@ export function stupidModalHandlers(context: ServiceContext): grpc.UntypedServic
       unary(callback, async () => {
         auth.check(call.metadata);
         const { version, app_name, function: name, args } = call.request;
-        running = scheduler.submit(store.find(version, app_name), name, args, () => {});
+        running = scheduler.submit(store.find(version, app_name), name, args, () => {}, call.request);
         if (cancelled) running.cancel();
         const outcome = await running.outcome;
         if (outcome.failure && !outcome.failure.remote) {

@@ -44,7 +44,7 @@ export function serveSession(
       const app = store.find(message.version, message.app_name);
       const onLog = (line: { stream: LogStream; text: string }) =>
         writer.log({ call_id: callId, stream: line.stream, text: line.text });
-      const poolCall = scheduler.submit(app, message.function, message.args, onLog);
+      const poolCall = scheduler.submit(app, message.function, message.args, onLog, message);
       running.set(callId, poolCall);
       poolCall.outcome.then((outcome) => settle(callId, outcome));
     } catch (err) {

@@ -47,6 +47,7 @@ export interface FunctionSpec {
   retry_initial_delay_ms?: number;
   retry_backoff_coefficient?: number;
   retry_max_delay_ms?: number;
+  is_class?: boolean;
 }
 
 /** One shipped source file. */
@@ -86,6 +87,8 @@ export interface CallMessage {
   app_name: string;
   function: string;
   args: Uint8Array;
+  method?: string;
+  params?: Uint8Array;
 }
 
 /** One call's outcome on the session stream. */
@@ -124,6 +127,8 @@ export interface InvokeRequest {
   app_name: string;
   function: string;
   args: Uint8Array;
+  method?: string;
+  params?: Uint8Array;
 }
 
 /** Spawn's request. */
