@@ -113,6 +113,52 @@ export class Client {
     return decodeValue(value, "result");
   }
 
+  /**
+   * Calls a generator function; yields each value it yields, as it comes. The function runs ahead
+   * of this loop by a bounded number of items, never more (backpressure). Leaving the loop early
+   * cancels the call.
+   */
+  async *callStream(target: CallTarget, args: unknown[], signal?: AbortSignal): AsyncGenerator<unknown> {
+    const encoded = this.#encodeArgs(args);
+    const onLog: LogHandler = (line) =>
+      this.#onLog({ function: target.functionName, stream: line.stream === 1 ? "stderr" : "stdout", text: line.text });
+    const items: { value: Uint8Array; ack: () => void }[] = [];
+    let wake = Promise.withResolvers<void>();
+    let finished = false;
+    let failure: unknown;
+    const stop = new AbortController();
+    signal?.addEventListener("abort", () => stop.abort(), { once: true });
+    const done = this.#session.call(
+      { version: target.version ?? "", app_name: target.appName ?? "", function: target.functionName, args: encoded },
+      onLog,
+      stop.signal,
+      (value, ack) => {
+        items.push({ value, ack });
+        wake.resolve();
+      },
+    ).then(
+      () => finished = true,
+      (err) => failure = err ?? new Error("call failed"),
+    ).finally(() => wake.resolve());
+    try {
+      while (true) {
+        const item = items.shift();
+        if (item) {
+          item.ack();
+          yield decodeValue(item.value, "yielded value");
+          continue;
+        }
+        if (failure !== undefined) throw failure;
+        if (finished) return;
+        await wake.promise;
+        wake = Promise.withResolvers<void>();
+      }
+    } finally {
+      if (!finished && failure === undefined) stop.abort();
+      await done;
+    }
+  }
+
   /** Queues a call that runs whether or not this process stays; resolves with its id. */
   async spawn(target: CallTarget, args: unknown[]): Promise<string> {
     const response = await this.#unary<{ call_id: string }>("Spawn", {

@@ -21,6 +21,10 @@ export enum FrameKind {
   Failed = 7,
   /** Server → executor: call a method of the class instance; payload: methodPayload(). */
   CallMethod = 8,
+  /** Call `id` (a generator) yielded a value; payload: the CBOR value. */
+  Item = 9,
+  /** Server → executor: call `id` may yield this many more items; payload: a 4-byte count. */
+  Credit = 10,
 }
 
 /** Bytes before the payload. */

@@ -26,6 +26,8 @@ export interface PoolInput {
   args: Uint8Array;
   /** For a class: the method to call. */
   method?: string;
+  /** For a generator: receives each yielded value (CBOR). */
+  onItem?: (value: Uint8Array) => void;
   timeoutMs: number;
   onLog: (line: ExecutorLogLine) => void;
 }
@@ -34,6 +36,8 @@ export interface PoolInput {
 export interface PoolCall {
   outcome: Promise<CallOutcome>;
   cancel(): void;
+  /** For a generator: lets it yield `count` more items. */
+  credit(count: number): void;
 }
 
 interface QueuedInput extends PoolInput {
@@ -76,7 +80,11 @@ export class ExecutorPool implements Evictable {
       this.#queue.push(queued);
       this.dispatch();
     }
-    return { outcome: settled.promise, cancel: () => this.#cancel(queued) };
+    return {
+      outcome: settled.promise,
+      cancel: () => this.#cancel(queued),
+      credit: (count) => queued.executor?.credit(queued.id, count),
+    };
   }
 
   /**
@@ -180,7 +188,7 @@ export class ExecutorPool implements Evictable {
       this.#retire(executor);
       executor.kill(failed(Code.DEADLINE_EXCEEDED, `the call exceeded its timeout of ${input.timeoutMs} ms`));
     }, input.timeoutMs);
-    executor.run(input.id, input.args, input.onLog, input.method).then((outcome) => {
+    executor.run(input.id, input.args, input.onLog, input.method, input.onItem).then((outcome) => {
       clearTimeout(timer);
       input.executor = undefined;
       input.settle(outcome);

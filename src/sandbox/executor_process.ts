@@ -37,6 +37,7 @@ const outOfMemoryStatus = 133;
 interface RunningInput {
   id: number;
   onLog: (line: ExecutorLogLine) => void;
+  onItem?: (value: Uint8Array) => void;
   settle: (outcome: CallOutcome) => void;
 }
 
@@ -103,14 +104,28 @@ export class ExecutorProcess {
   }
 
   /** Runs one input; the outcome is a value or a failure, never a rejection. */
-  run(id: number, args: Uint8Array, onLog: (line: ExecutorLogLine) => void, method?: string): Promise<CallOutcome> {
+  run(
+    id: number,
+    args: Uint8Array,
+    onLog: (line: ExecutorLogLine) => void,
+    method?: string,
+    onItem?: (value: Uint8Array) => void,
+  ): Promise<CallOutcome> {
     return new Promise((settle) => {
-      this.#running = { id, onLog, settle };
+      this.#running = { id, onLog, onItem, settle };
       const parts = !method
         ? frameParts(FrameKind.Call, id, args)
         : frameParts(FrameKind.CallMethod, id, methodPayload(method, args));
       for (const part of parts) this.#output!.write(part).catch(() => {});
     });
+  }
+
+  /** Lets the running generator call `id` yield `count` more items. */
+  credit(id: number, count: number): void {
+    if (this.#running?.id !== id) return;
+    const payload = new Uint8Array(4);
+    new DataView(payload.buffer).setUint32(0, count);
+    for (const part of frameParts(FrameKind.Credit, id, payload)) this.#output?.write(part).catch(() => {});
   }
 
   /** Kills the process; the running input, if any, gets `reason`. */
@@ -165,6 +180,9 @@ export class ExecutorProcess {
           stream: frame.kind === FrameKind.Stdout ? 0 : 1,
           text: new TextDecoder().decode(frame.payload.subarray(0, maxLogLineBytes)),
         });
+      case FrameKind.Item:
+        if (this.#running?.id === frame.id) this.#running.onItem?.(frame.payload.slice());
+        return;
       case FrameKind.Done: {
         // The worker checks the size too; this holds even if the function forged the frame.
         const limit = this.#maxPayloadBytes;

@@ -43,6 +43,9 @@ scope.onmessage = async (event: MessageEvent<ExecutorInit | Uint8Array | "exit">
   if (frame.kind === FrameKind.Call) {
     await run(frame.id, () => findFunction(init!.functionName)!.implementation, frame.payload);
   }
+  if (frame.kind === FrameKind.Credit) {
+    return grantCredit(frame.id, new DataView(frame.payload.buffer, frame.payload.byteOffset, 4).getUint32(0));
+  }
   if (frame.kind === FrameKind.CallMethod) {
     const { method, args } = parseMethodPayload(frame.payload);
     await run(frame.id, () => methodOf(method), args);
@@ -73,6 +76,42 @@ async function start(message: ExecutorInit): Promise<void> {
   }
 }
 
+/** Items a generator call may yield before the caller acknowledges more (the caller's window). */
+const initialCredit = 64;
+const credits = new Map<number, { left: number; more?: () => void }>();
+
+function isGenerator(value: unknown): value is AsyncGenerator<unknown> | Generator<unknown> {
+  return typeof value === "object" && value !== null && typeof (value as Generator).next === "function" &&
+    (Symbol.asyncIterator in value || Symbol.iterator in value) && typeof (value as Generator).throw === "function";
+}
+
+/** Sends each yielded value as an Item, waiting for credit when the caller is behind; returns the generator's return value. */
+async function streamItems(id: number, generator: AsyncGenerator<unknown> | Generator<unknown>): Promise<unknown> {
+  const credit: { left: number; more?: () => void } = { left: initialCredit };
+  credits.set(id, credit);
+  try {
+    while (true) {
+      const step = await generator.next();
+      if (step.done) return step.value;
+      assertTransferable(step.value, "a yielded value");
+      emit(FrameKind.Item, id, encodeValue(step.value));
+      if (--credit.left <= 0) await new Promise<void>((resolve) => credit.more = resolve);
+    }
+  } finally {
+    credits.delete(id);
+  }
+}
+
+function grantCredit(id: number, count: number): void {
+  const credit = credits.get(id);
+  if (!credit) return;
+  credit.left += count;
+  if (credit.left > 0) {
+    credit.more?.();
+    credit.more = undefined;
+  }
+}
+
 /** A method of the instance that calls may use (not the lifecycle hooks). */
 function methodOf(method: string): (...args: unknown[]) => unknown {
   const fn = lifecycleHooks.has(method) ? undefined : instance?.[method];
@@ -97,7 +136,9 @@ async function exitInstance(): Promise<void> {
 async function run(id: number, target: () => (...args: unknown[]) => unknown, args: Uint8Array): Promise<void> {
   currentCall = id;
   try {
-    const result = await target()(...decodeArgs(args));
+    let result = target()(...decodeArgs(args));
+    if (isGenerator(result)) result = await streamItems(id, result);
+    result = await result;
     assertTransferable(result, "the function's result");
     const value = encodeValue(result);
     if (value.byteLength > init!.maxPayloadBytes) {

@@ -46,7 +46,8 @@ export class App {
   ): RemoteFunction<Args, Result> {
     const name = this.#checkedName(options, implementation.name);
     checkFunctionOptions(name, options);
-    const defined = { appName: this.name, name, options, moduleUrl: definingModule(), implementation };
+    const isGenerator = ["AsyncGeneratorFunction", "GeneratorFunction"].includes(implementation.constructor.name);
+    const defined = { appName: this.name, name, options, moduleUrl: definingModule(), implementation, isGenerator };
     defineFunction(defined);
     return remoteFunction(defined, this.#backend);
   }
@@ -104,6 +105,13 @@ export class App {
     call: async (functionName, args, signal, classCall) => {
       const { client, version } = await this.#registered();
       return await client.call({ version, functionName, ...classCall }, args, signal);
+    },
+    stream: (functionName, args) => {
+      const registered = () => this.#registered();
+      return (async function* () {
+        const { client, version } = await registered();
+        yield* client.callStream({ version, functionName }, args);
+      })();
     },
     spawn: async (functionName, args) => {
       const { client, version } = await this.#registered();

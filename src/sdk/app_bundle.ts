@@ -48,6 +48,7 @@ function functionSpec(fn: DefinedFunction, root: string): FunctionSpec {
     retry_backoff_coefficient: retries.backoffCoefficient,
     retry_max_delay_ms: retries.maxDelayMs,
     is_class: fn.isClass ?? false,
+    is_generator: fn.isGenerator ?? false,
   };
 }
 

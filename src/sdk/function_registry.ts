@@ -13,6 +13,8 @@ export interface DefinedFunction {
   moduleUrl: string;
   /** Defined with `app.cls`: `implementation` is the class. */
   isClass?: boolean;
+  /** A generator function: its calls stream what it yields. */
+  isGenerator?: boolean;
   // deno-lint-ignore no-explicit-any
   implementation: (...args: any[]) => unknown;
 }

@@ -30,6 +30,17 @@ export interface RemoteFunction<Args extends unknown[], Result> {
   /** Runs the function here, with this process's permissions. */
   local(...args: Args): Promise<Awaited<Result>>;
   /**
+   * For an async generator function: runs it remotely and yields each value it yields, as it
+   * comes, with backpressure (the function waits while this loop is behind); breaking out of the
+   * loop cancels it.
+   *
+   * @example
+   * ```ts
+   * for await (const token of generate.remoteGen("a prompt")) console.log(token);
+   * ```
+   */
+  remoteGen(...args: Args): AsyncGenerator<Yielded<Result>>;
+  /**
    * Runs the function remotely once per input: one iterable per parameter, zipped, sync or async,
    * even endless. Results come in input order unless `orderOutputs: false`; with
    * `returnExceptions: true` an input's error is yielded instead of ending the map. Breaking out of
@@ -87,6 +98,11 @@ export interface RemoteFunction<Args extends unknown[], Result> {
   spawnMap(...iterables: MapIterables<Args>): Promise<FunctionCall<Awaited<Result>[]>>;
 }
 
+/** What a generator function yields. */
+export type Yielded<R> = R extends AsyncGenerator<infer Y, unknown, unknown> ? Y
+  : R extends Generator<infer Y, unknown, unknown> ? Y
+  : never;
+
 /** How a RemoteFunction reaches the server; App provides it. */
 export interface RemoteBackend {
   call(
@@ -95,6 +111,7 @@ export interface RemoteBackend {
     signal?: AbortSignal,
     method?: { method: string; params: unknown[] },
   ): Promise<unknown>;
+  stream(functionName: string, args: unknown[]): AsyncGenerator<unknown>;
   spawn(functionName: string, args: unknown[]): Promise<FunctionCall<unknown>>;
   spawnMap(functionName: string, inputs: AsyncIterable<unknown[]>): Promise<FunctionCall<unknown>>;
 }
@@ -111,7 +128,16 @@ export function remoteFunction<Args extends unknown[], Result>(
   };
   return {
     name: fn.name,
-    remote: (...args: Args) => backend.call(fn.name, args) as Promise<Awaited<Result>>,
+    remote: (...args: Args) => {
+      if (fn.isGenerator) {
+        return Promise.reject(new TypeError(`${fn.name} is a generator function: iterate ${fn.name}.remoteGen(...)`));
+      }
+      return backend.call(fn.name, args) as Promise<Awaited<Result>>;
+    },
+    remoteGen: (...args: Args) => {
+      if (!fn.isGenerator) throw new TypeError(`${fn.name} is not a generator function: call ${fn.name}.remote(...)`);
+      return backend.stream(fn.name, args) as AsyncGenerator<Yielded<Result>>;
+    },
     spawn: (...args: Args) => backend.spawn(fn.name, args) as Promise<FunctionCall<Awaited<Result>>>,
     spawnMap: (...iterables: MapIterables<Args>) =>
       backend.spawnMap(fn.name, zipInputs(iterables as AnyIterable<unknown>[])) as Promise<

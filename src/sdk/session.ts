@@ -16,6 +16,7 @@ interface PendingCall {
   resolve: (value: Uint8Array) => void;
   reject: (error: StupidModalError) => void;
   onLog: LogHandler;
+  onItem?: (value: Uint8Array) => void;
   /** Stops listening to the caller's abort signal. */
   release: () => void;
 }
@@ -28,7 +29,7 @@ export class Session {
   #describeError: (err: unknown) => StupidModalError;
   #stream: SessionStream | undefined;
   #pending = new Map<number, PendingCall>();
-  #outbox: SessionRequest = { calls: [], cancels: [] };
+  #outbox: SessionRequest = { calls: [], cancels: [], acks: [] };
   #flushQueued = false;
   #nextId = 1;
 
@@ -38,7 +39,12 @@ export class Session {
   }
 
   /** Sends one call; resolves with its CBOR result, rejects with its failure. */
-  call(call: Omit<CallMessage, "call_id">, onLog: LogHandler, signal?: AbortSignal): Promise<Uint8Array> {
+  call(
+    call: Omit<CallMessage, "call_id">,
+    onLog: LogHandler,
+    signal?: AbortSignal,
+    onItem?: (value: Uint8Array, ack: () => void) => void,
+  ): Promise<Uint8Array> {
     if (signal?.aborted) {
       return Promise.reject(new StupidModalError(Code.CANCELLED, "call cancelled by the caller"));
     }
@@ -47,7 +53,8 @@ export class Session {
     signal?.addEventListener("abort", onAbort, { once: true });
     return new Promise<Uint8Array>((resolve, reject) => {
       const release = () => signal?.removeEventListener("abort", onAbort);
-      this.#pending.set(callId, { resolve, reject, onLog, release });
+      const itemHandler = onItem && ((value: Uint8Array) => onItem(value, () => this.#ack(callId)));
+      this.#pending.set(callId, { resolve, reject, onLog, onItem: itemHandler, release });
       this.#outbox.calls.push({ ...call, call_id: callId });
       this.#queueFlush();
     });
@@ -63,6 +70,15 @@ export class Session {
     pending.reject(new StupidModalError(Code.CANCELLED, "call cancelled by the caller"));
   }
 
+  /** Grants a generator call credit for one more item (sent in batches, with the next flush). */
+  #ack(callId: number): void {
+    if (!this.#pending.has(callId)) return;
+    const last = this.#outbox.acks.at(-1);
+    if (last?.call_id === callId) last.count++;
+    else this.#outbox.acks.push({ call_id: callId, count: 1 });
+    this.#queueFlush();
+  }
+
   /** Ends the stream; outstanding calls fail with CANCELLED. */
   close(): void {
     this.#failAll(new StupidModalError(Code.CANCELLED, "session closed by the caller"));
@@ -76,8 +92,8 @@ export class Session {
     queueMicrotask(() => {
       this.#flushQueued = false;
       const message = this.#outbox;
-      if (message.calls.length === 0 && message.cancels.length === 0) return;
-      this.#outbox = { calls: [], cancels: [] };
+      if (message.calls.length === 0 && message.cancels.length === 0 && message.acks.length === 0) return;
+      this.#outbox = { calls: [], cancels: [], acks: [] };
       this.#ensureStream().write(message);
     });
   }
@@ -104,6 +120,7 @@ export class Session {
 
   #receive(response: SessionResponse): void {
     for (const line of response.logs) this.#pending.get(line.call_id)?.onLog(line);
+    for (const item of response.items) this.#pending.get(item.call_id)?.onItem?.(item.value);
     for (const output of response.outputs) this.#deliver(output);
   }
 

@@ -15,7 +15,8 @@ export interface RetryingCall extends PoolCall {
 
 /** Runs `attempt` once, and again while the outcome is worth retrying and retries remain. */
 export function withRetries(spec: FunctionSpec, attempt: () => PoolCall): RetryingCall {
-  const maxRetries = spec.max_retries ?? 0;
+  // A generator's items already reached the caller: it is never run again.
+  const maxRetries = spec.is_generator ? 0 : spec.max_retries ?? 0;
   let delay = spec.retry_initial_delay_ms ?? 0;
   let attempts = 1;
   let current = attempt();
@@ -41,6 +42,7 @@ export function withRetries(spec: FunctionSpec, attempt: () => PoolCall): Retryi
   return {
     outcome,
     attempts: () => attempts,
+    credit: (count) => current.credit(count),
     cancel() {
       cancelled = true;
       wakeEarly?.();

@@ -65,6 +65,7 @@ export class Scheduler {
     args: Uint8Array,
     onLog: (line: ExecutorLogLine) => void,
     classCall?: ClassCall,
+    onItem?: (value: Uint8Array) => void,
   ): PoolCall {
     if (this.#closed) throw new StupidModalError(Code.UNAVAILABLE, "the server is shutting down");
     const spec = requireFunction(app, functionName);
@@ -96,6 +97,7 @@ export class Scheduler {
           timeoutMs,
           onLog,
           method: spec.is_class ? classCall?.method : undefined,
+          onItem,
         }),
     );
     call.outcome.then((outcome) => this.#logCall(app, functionName, started, outcome, call.attempts()));

@@ -1,9 +1,9 @@
 /** The StupidModal gRPC service: authentication, registration, unary Invoke; sessions in session_stream.ts. */
 import type * as grpc from "@grpc/grpc-js";
-import { StupidModalError } from "../wire/errors.ts";
+import { Code, StupidModalError } from "../wire/errors.ts";
 import type { InvokeRequest, RegisterAppRequest, SessionRequest, SessionResponse } from "../wire/proto.ts";
 import type { PoolCall } from "../sandbox/executor_pool.ts";
-import type { AppStore, AppVersion } from "./app_store.ts";
+import { type AppStore, type AppVersion, requireFunction } from "./app_store.ts";
 import { registerApp, type RegistrationPolicy } from "./app_registration.ts";
 import type { Authenticator } from "./auth.ts";
 import type { Scheduler } from "./scheduler.ts";
@@ -58,7 +58,11 @@ export function stupidModalHandlers(context: ServiceContext): grpc.UntypedServic
       unary(callback, async () => {
         auth.check(call.metadata);
         const { version, app_name, function: name, args } = call.request;
-        running = scheduler.submit(store.find(version, app_name), name, args, () => {}, call.request);
+        const app = store.find(version, app_name);
+        if (requireFunction(app, name).is_generator) {
+          throw new StupidModalError(Code.INVALID_ARGUMENT, `${name} is a generator: call it on the Session stream`);
+        }
+        running = scheduler.submit(app, name, args, () => {}, call.request);
         if (cancelled) running.cancel();
         const outcome = await running.outcome;
         if (outcome.failure && !outcome.failure.remote) {

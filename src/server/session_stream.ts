@@ -44,7 +44,8 @@ export function serveSession(
       const app = store.find(message.version, message.app_name);
       const onLog = (line: { stream: LogStream; text: string }) =>
         writer.log({ call_id: callId, stream: line.stream, text: line.text });
-      const poolCall = scheduler.submit(app, message.function, message.args, onLog, message);
+      const onItem = (value: Uint8Array) => writer.item({ call_id: callId, value });
+      const poolCall = scheduler.submit(app, message.function, message.args, onLog, message, onItem);
       running.set(callId, poolCall);
       poolCall.outcome.then((outcome) => settle(callId, outcome));
     } catch (err) {
@@ -55,6 +56,7 @@ export function serveSession(
   stream.on("data", (request: SessionRequest) => {
     for (const message of request.calls) start(message);
     for (const { call_id } of request.cancels) running.get(call_id)?.cancel();
+    for (const { call_id, count } of request.acks) running.get(call_id)?.credit(count);
   });
   stream.on("end", () => {
     ended = true;

@@ -1,10 +1,10 @@
 /** Batches a session's outputs and log lines: everything ready in one turn goes in one message. */
-import type { LogLineMessage, OutputMessage, SessionResponse } from "../wire/proto.ts";
+import type { ItemMessage, LogLineMessage, OutputMessage, SessionResponse } from "../wire/proto.ts";
 
 /** Collects outputs and log lines and writes them together at the end of the current turn. */
 export class SessionWriter {
   #write: (message: SessionResponse) => void;
-  #pending: SessionResponse = { outputs: [], logs: [] };
+  #pending: SessionResponse = { outputs: [], logs: [], items: [] };
   #queued = false;
 
   constructor(write: (message: SessionResponse) => void) {
@@ -13,6 +13,11 @@ export class SessionWriter {
 
   output(output: OutputMessage): void {
     this.#pending.outputs.push(output);
+    this.#queue();
+  }
+
+  item(item: ItemMessage): void {
+    this.#pending.items.push(item);
     this.#queue();
   }
 
@@ -25,8 +30,8 @@ export class SessionWriter {
   flush(): void {
     this.#queued = false;
     const message = this.#pending;
-    if (message.outputs.length === 0 && message.logs.length === 0) return;
-    this.#pending = { outputs: [], logs: [] };
+    if (message.outputs.length === 0 && message.logs.length === 0 && message.items.length === 0) return;
+    this.#pending = { outputs: [], logs: [], items: [] };
     this.#write(message);
   }
 

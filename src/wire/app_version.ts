@@ -23,6 +23,7 @@ export async function appVersion(appName: string, files: SourceFile[], functions
       spec.retry_backoff_coefficient ?? 0,
       spec.retry_max_delay_ms ?? 0,
       spec.is_class ?? false,
+      spec.is_generator ?? false,
     ];
     lines.push(`fn\0${JSON.stringify(fields)}\n`);
   }

@@ -48,6 +48,7 @@ export interface FunctionSpec {
   retry_backoff_coefficient?: number;
   retry_max_delay_ms?: number;
   is_class?: boolean;
+  is_generator?: boolean;
 }
 
 /** One shipped source file. */
@@ -113,12 +114,20 @@ export type LogStream = 0 | 1;
 export interface SessionRequest {
   calls: CallMessage[];
   cancels: { call_id: number }[];
+  acks: { call_id: number; count: number }[];
+}
+
+/** One value a generator call yielded. */
+export interface ItemMessage {
+  call_id: number;
+  value: Uint8Array;
 }
 
 /** Server to caller on the session stream. */
 export interface SessionResponse {
   outputs: OutputMessage[];
   logs: LogLineMessage[];
+  items: ItemMessage[];
 }
 
 /** Invoke's request. */
