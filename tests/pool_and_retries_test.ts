@@ -7,6 +7,7 @@ import {
   bottleneck,
   flaky,
   fragile,
+  gather,
   hopeless,
   remoteLines,
   sturdy,
@@ -89,6 +90,12 @@ Deno.test("pools and retries", async (t) => {
       );
       equal(pids.length, 40);
       ok(new Set(pids).size <= 2, `${new Set(pids).size} executors served a function capped at 2`);
+    });
+
+    await t.step("maxInputs: one executor runs several inputs at once", async () => {
+      const results = await Promise.all(["a", "b", "c", "d"].map((tag) => gather.remote(4, tag)));
+      for (const result of results) equal(result.peak, 4, `call ${result.tag} saw ${result.peak} in flight`);
+      equal(new Set(results.map((result) => result.pid)).size, 1, "all on the one executor allowed");
     });
 
     await t.step("a full queue refuses inputs with RESOURCE_EXHAUSTED and keeps serving", async () => {

@@ -18,6 +18,8 @@ export interface PoolSettings {
   startTimeoutMs: number;
   /** Inputs that may wait for an executor; more is RESOURCE_EXHAUSTED. */
   maxQueued: number;
+  /** Inputs one executor runs at once (for functions that mostly wait on I/O). */
+  maxInputs: number;
 }
 
 /** One input handed to a pool. */
@@ -51,7 +53,8 @@ export class ExecutorPool implements Evictable {
   #settings: PoolSettings;
   #budget: ExecutorBudget;
   #queue: QueuedInput[] = [];
-  #idle: ExecutorProcess[] = [];
+  /** Loaded executors still in service, busy or not. */
+  #ready: ExecutorProcess[] = [];
   #live = new Set<ExecutorProcess>();
   #idleTimers = new Map<ExecutorProcess, ReturnType<typeof setTimeout>>();
   #starting = 0;
@@ -94,12 +97,12 @@ export class ExecutorPool implements Evictable {
   dispatch(): void {
     if (this.#closed) return;
     while (this.#queue.length > 0) {
-      const executor = this.#idle.pop();
+      const executor = this.#ready.find((candidate) => candidate.load < this.#settings.maxInputs);
       if (executor) {
         this.#run(executor, this.#queue.shift()!);
         continue;
       }
-      if (this.#starting >= this.#queue.length || !this.#mayStart()) return;
+      if (this.#starting * this.#settings.maxInputs >= this.#queue.length || !this.#mayStart()) return;
       this.#startExecutor();
     }
     while (this.#usableCount() < this.#settings.minExecutors && this.#mayStart()) this.#startExecutor();
@@ -108,12 +111,12 @@ export class ExecutorPool implements Evictable {
   /** Lets the pool shrink to nothing when idle (its app has a newer version). */
   releaseMinimum(): void {
     this.#settings = { ...this.#settings, minExecutors: 0 };
-    for (const executor of this.#idle) this.#armScaledown(executor);
+    for (const executor of this.#ready) if (executor.load === 0) this.#armScaledown(executor);
   }
 
   /** Stops one idle executor to make room for another pool; false if none is idle. */
   evictIdle(): boolean {
-    const executor = this.#idle.shift();
+    const executor = this.#ready.find((candidate) => candidate.load === 0);
     if (!executor) return false;
     this.#retire(executor);
     executor.stop();
@@ -131,7 +134,7 @@ export class ExecutorPool implements Evictable {
     for (const input of this.#queue.splice(0)) input.settle(reason);
     // Idle executors stop on their own (a class's exit hook runs); busy ones are killed.
     const exits = [...this.#live].map((executor) => {
-      if (this.#idle.includes(executor)) executor.stop();
+      if (this.#ready.includes(executor) && executor.load === 0) executor.stop();
       else executor.kill(reason);
       return executor.exited;
     });
@@ -161,7 +164,8 @@ export class ExecutorPool implements Evictable {
         clearTimeout(loadTimer);
         this.#starting--;
         if (this.#closed || !executor.usable) return;
-        this.#makeIdle(executor);
+        this.#ready.push(executor);
+        this.#armScaledown(executor);
         this.dispatch();
       },
       (err: StupidModalError) => {
@@ -186,14 +190,14 @@ export class ExecutorPool implements Evictable {
     input.executor = executor;
     const timer = setTimeout(() => {
       this.#retire(executor);
-      executor.kill(failed(Code.DEADLINE_EXCEEDED, `the call exceeded its timeout of ${input.timeoutMs} ms`));
+      executor.kill(failed(Code.DEADLINE_EXCEEDED, `the call exceeded its timeout of ${input.timeoutMs} ms`), input.id);
     }, input.timeoutMs);
     executor.run(input.id, input.args, input.onLog, input.method, input.onItem).then((outcome) => {
       clearTimeout(timer);
       input.executor = undefined;
       input.settle(outcome);
       if (executor.usable && !this.#closed) {
-        this.#makeIdle(executor);
+        if (executor.load === 0) this.#armScaledown(executor);
         this.dispatch();
       }
     });
@@ -204,16 +208,14 @@ export class ExecutorPool implements Evictable {
     if (index >= 0) {
       this.#queue.splice(index, 1);
       input.settle(failed(Code.CANCELLED, "cancelled by the caller"));
+    } else if (input.executor && input.executor.load > 1) {
+      // Other inputs share the executor: this one is let go (its slot frees when it returns).
+      input.settle(failed(Code.CANCELLED, "cancelled by the caller"));
     } else if (input.executor) {
       // A Worker cannot be stopped mid-call, so the process goes; the pool replaces it.
       this.#retire(input.executor);
       input.executor.kill(failed(Code.CANCELLED, "cancelled by the caller"));
     }
-  }
-
-  #makeIdle(executor: ExecutorProcess): void {
-    this.#idle.push(executor);
-    this.#armScaledown(executor);
   }
 
   /** Stops an idle executor after the scale-down window, unless the pool is at its minimum. */
@@ -223,7 +225,8 @@ export class ExecutorPool implements Evictable {
       executor,
       setTimeout(() => {
         this.#idleTimers.delete(executor);
-        if (!this.#idle.includes(executor) || this.#usableCount() <= this.#settings.minExecutors) return;
+        if (!this.#ready.includes(executor) || executor.load > 0) return;
+        if (this.#usableCount() <= this.#settings.minExecutors) return;
         this.#retire(executor);
         executor.stop();
       }, this.#settings.scaledownMs),
@@ -241,10 +244,10 @@ export class ExecutorPool implements Evictable {
     return count;
   }
 
-  /** Takes an executor out of the idle list for good (its caller then kills or stops it). */
+  /** Takes an executor out of service for good (its caller then kills or stops it). */
   #retire(executor: ExecutorProcess): void {
-    const index = this.#idle.indexOf(executor);
-    if (index >= 0) this.#idle.splice(index, 1);
+    const index = this.#ready.indexOf(executor);
+    if (index >= 0) this.#ready.splice(index, 1);
     clearTimeout(this.#idleTimers.get(executor));
     this.#idleTimers.delete(executor);
   }

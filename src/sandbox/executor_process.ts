@@ -50,8 +50,9 @@ export class ExecutorProcess {
   readonly exited: Promise<Deno.CommandStatus>;
   #child: Deno.ChildProcess;
   #output: WritableStreamDefaultWriter<Uint8Array> | undefined;
-  #running: RunningInput | undefined;
+  #running = new Map<number, RunningInput>();
   #killReason: CallOutcome | undefined;
+  #killedFor: number | undefined;
   #ready: PromiseWithResolvers<void> = Promise.withResolvers();
   #memoryMb: number;
   #maxPayloadBytes: number;
@@ -112,7 +113,7 @@ export class ExecutorProcess {
     onItem?: (value: Uint8Array) => void,
   ): Promise<CallOutcome> {
     return new Promise((settle) => {
-      this.#running = { id, onLog, onItem, settle };
+      this.#running.set(id, { id, onLog, onItem, settle });
       const parts = !method
         ? frameParts(FrameKind.Call, id, args)
         : frameParts(FrameKind.CallMethod, id, methodPayload(method, args));
@@ -122,15 +123,26 @@ export class ExecutorProcess {
 
   /** Lets the running generator call `id` yield `count` more items. */
   credit(id: number, count: number): void {
-    if (this.#running?.id !== id) return;
+    if (!this.#running.has(id)) return;
     const payload = new Uint8Array(4);
     new DataView(payload.buffer).setUint32(0, count);
     for (const part of frameParts(FrameKind.Credit, id, payload)) this.#output?.write(part).catch(() => {});
   }
 
-  /** Kills the process; the running input, if any, gets `reason`. */
-  kill(reason: CallOutcome): void {
-    this.#killReason ??= reason;
+  /** Inputs running now. */
+  get load(): number {
+    return this.#running.size;
+  }
+
+  /**
+   * Kills the process. The running input `forInput` (all of them, when not given) gets `reason`;
+   * any other running input fails as replaced, which retries may undo.
+   */
+  kill(reason: CallOutcome, forInput?: number): void {
+    if (this.#killReason === undefined) {
+      this.#killReason = reason;
+      this.#killedFor = forInput;
+    }
     try {
       this.#child.kill("SIGKILL");
     } catch {
@@ -175,13 +187,12 @@ export class ExecutorProcess {
       }
       case FrameKind.Stdout:
       case FrameKind.Stderr:
-        if (this.#running?.id !== frame.id) return;
-        return this.#running.onLog({
+        return this.#running.get(frame.id)?.onLog({
           stream: frame.kind === FrameKind.Stdout ? 0 : 1,
           text: new TextDecoder().decode(frame.payload.subarray(0, maxLogLineBytes)),
         });
       case FrameKind.Item:
-        if (this.#running?.id === frame.id) this.#running.onItem?.(frame.payload.slice());
+        this.#running.get(frame.id)?.onItem?.(frame.payload.slice());
         return;
       case FrameKind.Done: {
         // The worker checks the size too; this holds even if the function forged the frame.
@@ -191,10 +202,10 @@ export class ExecutorProcess {
         return this.#finish(frame.id, failed(Code.RESOURCE_EXHAUSTED, message));
       }
       case FrameKind.Failed: {
-        if (this.#running?.id !== frame.id) return;
+        if (!this.#running.has(frame.id)) return;
         const { failure, recycle } = readFailureReport(frame.payload);
         this.#finish(frame.id, { failure });
-        if (recycle) this.kill(failed(Code.INTERNAL, "executor recycled"));
+        if (recycle) this.kill(failed(Code.INTERNAL, `executor recycled after: ${failure.message}`));
         return;
       }
       default:
@@ -203,9 +214,9 @@ export class ExecutorProcess {
   }
 
   #finish(id: number, outcome: CallOutcome): void {
-    const running = this.#running;
-    if (running?.id !== id) return;
-    this.#running = undefined;
+    const running = this.#running.get(id);
+    if (!running) return;
+    this.#running.delete(id);
     this.callsServed++;
     running.settle(outcome);
   }
@@ -215,9 +226,13 @@ export class ExecutorProcess {
     const outcome = this.#killReason ?? this.#exitOutcome(status);
     const failure = outcome.failure ?? { code: Code.INTERNAL, message: "executor exited" };
     this.#ready.reject(new StupidModalError(failure.code, failure.message));
-    const running = this.#running;
-    this.#running = undefined;
-    running?.settle(outcome);
+    const running = [...this.#running.values()];
+    this.#running.clear();
+    for (const input of running) {
+      const mine = this.#killedFor === undefined || this.#killedFor === input.id;
+      const message = `its executor was replaced (another input on it: ${outcome.failure?.message ?? "ended"})`;
+      input.settle(mine ? outcome : failed(Code.INTERNAL, message));
+    }
   }
 
   #exitOutcome(status: Deno.CommandStatus): CallOutcome {

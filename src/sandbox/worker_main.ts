@@ -2,6 +2,7 @@
  * Runs inside the sandboxed Web Worker, imported before the app's modules: routes console output
  * to the current call, turns `Deno.exit` and stray errors into call failures, and runs inputs.
  */
+import { AsyncLocalStorage } from "node:async_hooks";
 import { findFunction } from "../sdk/function_registry.ts";
 import { decodeArgs, encodeValue } from "../wire/codec.ts";
 import { Code, StupidModalError } from "../wire/errors.ts";
@@ -18,7 +19,10 @@ function emit(kind: FrameKind, id: number, payload: Uint8Array = new Uint8Array(
 }
 
 let init: ExecutorInit | undefined;
-let currentCall = 0;
+/** The call whose code is running, across its awaits (several run at once with maxInputs). */
+const callContext = new AsyncLocalStorage<number>();
+/** Calls running now. */
+const runningCalls = new Set<number>();
 
 captureConsole();
 forbidExit();
@@ -133,8 +137,12 @@ async function exitInstance(): Promise<void> {
   scope.postMessage("exited");
 }
 
-async function run(id: number, target: () => (...args: unknown[]) => unknown, args: Uint8Array): Promise<void> {
-  currentCall = id;
+function run(id: number, target: () => (...args: unknown[]) => unknown, args: Uint8Array): Promise<void> {
+  runningCalls.add(id);
+  return callContext.run(id, () => runCall(id, target, args)).finally(() => runningCalls.delete(id));
+}
+
+async function runCall(id: number, target: () => (...args: unknown[]) => unknown, args: Uint8Array): Promise<void> {
   try {
     let result = target()(...decodeArgs(args));
     if (isGenerator(result)) result = await streamItems(id, result);
@@ -150,17 +158,16 @@ async function run(id: number, target: () => (...args: unknown[]) => unknown, ar
     emit(FrameKind.Done, id, value);
   } catch (err) {
     emit(FrameKind.Failed, id, encodeValue(describeFailure(err, false)));
-  } finally {
-    // Output and stray errors after the call ended belong to no call.
-    currentCall = 0;
   }
 }
 
+/**
+ * A stray error or rejection cannot be traced to one call: every running call fails with it and
+ * the server replaces this executor (their promises may still be running). Outside any call there
+ * is nobody to tell, and the executor lives on.
+ */
 function failCurrent(reason: unknown): void {
-  // Outside any call there is nobody to tell; the executor lives on.
-  if (currentCall === 0) return;
-  // The function's own promise may still be running: the server replaces this executor.
-  emit(FrameKind.Failed, currentCall, encodeValue(describeFailure(reason, true)));
+  for (const id of runningCalls) emit(FrameKind.Failed, id, encodeValue(describeFailure(reason, true)));
 }
 
 function describeFailure(err: unknown, recycle: boolean): FailureReport {
@@ -213,7 +220,8 @@ function callerPaths(stack: string): string {
 function captureConsole(): void {
   const print = (kind: FrameKind) => (...data: unknown[]) => {
     const line = data.map((item) => typeof item === "string" ? item : Deno.inspect(item)).join(" ");
-    emit(kind, currentCall, text.encode(line));
+    // Output from outside any call (a timer left behind) is dropped by the server.
+    emit(kind, callContext.getStore() ?? 0, text.encode(line));
   };
   Object.assign(console, {
     log: print(FrameKind.Stdout),

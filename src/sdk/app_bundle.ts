@@ -49,6 +49,7 @@ function functionSpec(fn: DefinedFunction, root: string): FunctionSpec {
     retry_max_delay_ms: retries.maxDelayMs,
     is_class: fn.isClass ?? false,
     is_generator: fn.isGenerator ?? false,
+    max_inputs: fn.options.maxInputs ?? 0,
   };
 }
 

@@ -43,6 +43,8 @@ export interface FunctionOptions {
   maxWorkers?: number;
   /** Idle time before an executor stops; default set by the server (`--scaledown-ms`). */
   scaledownWindowMs?: number;
+  /** Inputs one executor runs at once, for async functions that mostly wait on I/O (default 1). */
+  maxInputs?: number;
   /** Further attempts for an input that throws, crashes its executor or times out (default 0). */
   retries?: number | RetryOptions;
 }
@@ -83,6 +85,7 @@ export function checkFunctionOptions(name: string, options: FunctionOptions): vo
     ["minWorkers", options.minWorkers, 0],
     ["maxWorkers", options.maxWorkers, 1],
     ["scaledownWindowMs", options.scaledownWindowMs, 1],
+    ["maxInputs", options.maxInputs, 1],
     ["retries", retries.maxRetries, 0],
     ["retries.initialDelayMs", retries.initialDelayMs, 0],
     ["retries.maxDelayMs", retries.maxDelayMs, 0],

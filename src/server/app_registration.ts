@@ -161,6 +161,9 @@ function checkPoolAndRetries(fn: FunctionSpec, policy: RegistrationPolicy): void
   if ((fn.min_workers ?? 0) > maxWorkers) {
     throw invalid(`function "${fn.name}" keeps ${fn.min_workers} workers warm but may have only ${maxWorkers}`);
   }
+  if ((fn.max_inputs ?? 0) > 1000) {
+    throw invalid(`function "${fn.name}" asks to run ${fn.max_inputs} inputs at once per executor; at most 1000`);
+  }
   const retries = fn.max_retries ?? 0;
   if (retries > 10) throw invalid(`function "${fn.name}" asks for ${retries} retries; at most 10 are allowed`);
   const coefficient = fn.retry_backoff_coefficient ?? 0;

@@ -172,6 +172,7 @@ export class Scheduler {
         scaledownMs: spec.scaledown_window_ms || settings.scaledownMs,
         startTimeoutMs: spec.timeout_ms || settings.defaultTimeoutMs,
         maxQueued: settings.maxQueuedInputs,
+        maxInputs: spec.max_inputs || 1,
       },
       this.#budget,
       () => this.#dropPool(key),

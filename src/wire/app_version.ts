@@ -24,6 +24,7 @@ export async function appVersion(appName: string, files: SourceFile[], functions
       spec.retry_max_delay_ms ?? 0,
       spec.is_class ?? false,
       spec.is_generator ?? false,
+      spec.max_inputs ?? 0,
     ];
     lines.push(`fn\0${JSON.stringify(fields)}\n`);
   }

@@ -49,6 +49,7 @@ export interface FunctionSpec {
   retry_max_delay_ms?: number;
   is_class?: boolean;
   is_generator?: boolean;
+  max_inputs?: number;
 }
 
 /** One shipped source file. */
