@@ -17,6 +17,7 @@ import { formatTable } from "./table.ts";
 import { bigPayload } from "./cases/big_payload.ts";
 import { coldStart } from "./cases/cold_start.ts";
 import { footprint } from "./cases/footprint.ts";
+import { mapThroughput } from "./cases/map_throughput.ts";
 import { throughput } from "./cases/throughput.ts";
 import { warmLatency } from "./cases/warm_latency.ts";
 
@@ -58,6 +59,7 @@ try {
   // Measured now: the server is idle and exactly the one executor of `add` is warm.
   rows.push(...await within("footprint", () => footprint(context)));
   rows.push(await within("throughput", () => throughput(context)));
+  rows.push(...await within("map", () => mapThroughput(context)));
   rows.push(await within("cold start", () => coldStart(context)));
   rows.push(await within("big payload", () => bigPayload(context)));
 } catch (err) {

@@ -18,6 +18,8 @@ export interface BenchPlan {
   /** Size and round trips (after one untimed) of the big payload. */
   payloadBytes: number;
   payloadTrips: number;
+  /** Inputs of the `.map` case. */
+  mapInputs: number;
 }
 
 /**
@@ -42,5 +44,6 @@ export function benchPlan(quick: boolean): BenchPlan {
     processStarts: quick ? 5 : 15,
     payloadBytes: 64 * 1024 * 1024,
     payloadTrips: quick ? 2 : 6,
+    mapInputs: quick ? 20_000 : 100_000,
   };
 }

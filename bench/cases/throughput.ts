@@ -43,7 +43,7 @@ export async function throughput(context: BenchContext): Promise<Row> {
 }
 
 /** Keeps `inFlight` calls running for `seconds`; completed calls per second of wall time. */
-async function callsPerSecond(call: () => Promise<unknown>, inFlight: number, seconds: number): Promise<number> {
+export async function callsPerSecond(call: () => Promise<unknown>, inFlight: number, seconds: number): Promise<number> {
   const started = performance.now();
   const deadline = started + seconds * 1000;
   let completed = 0;
