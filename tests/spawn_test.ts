@@ -7,7 +7,8 @@ import { add, app, slow, square } from "./fixtures/fanout_app.ts";
 const callerPath = new URL("./fixtures/spawn_caller.ts", import.meta.url).pathname;
 
 Deno.test("spawned calls", async (t) => {
-  const server = await startTestServer();
+  // A small queue: a batch bigger than it must still run whole.
+  const server = await startTestServer(["--max-queued-inputs=20"]);
   useServer(server);
   const options = { server: server.address, token: server.token };
   try {
@@ -43,9 +44,9 @@ Deno.test("spawned calls", async (t) => {
       await rejects(call.get(), (err: StupidModalError) => err.code === Code.CANCELLED);
     });
 
-    await t.step("spawnMap queues a batch; get gives every result in order", async () => {
-      const batch = await square.spawnMap(Array.from({ length: 500 }, (_, i) => i));
-      deepStrictEqual(await batch.get(), Array.from({ length: 500 }, (_, i) => i * i));
+    await t.step("spawnMap queues a batch far bigger than the queue; get gives every result in order", async () => {
+      const batch = await square.spawnMap(Array.from({ length: 2_000 }, (_, i) => i));
+      deepStrictEqual(await batch.get(), Array.from({ length: 2_000 }, (_, i) => i * i));
     });
 
     await t.step("an unknown id is NOT_FOUND", async () => {

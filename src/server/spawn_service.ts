@@ -1,6 +1,5 @@
 /** The Spawn, SpawnMap, GetCall and CancelCall handlers: calls that outlive their callers. */
 import type * as grpc from "@grpc/grpc-js";
-import { StupidModalError } from "../wire/errors.ts";
 import type { GetCallRequest, SpawnMapRequest, SpawnRequest } from "../wire/proto.ts";
 import { type AppVersion, requireFunction } from "./app_store.ts";
 import { asStatus, type Callback, unary } from "./grpc_status.ts";
@@ -13,13 +12,8 @@ export function spawnHandlers(context: ServiceContext): grpc.UntypedServiceImple
 
   /** Adds one input to a spawned call; an input refused up front fails alone. */
   const addInput = (call: SpawnedCall, app: AppVersion, functionName: string, args: Uint8Array) => {
-    try {
-      const onLog = (line: { text: string }) => log(`log ${app.name}.${functionName} ${call.id}: ${line.text}`);
-      call.add(scheduler.submit(app, functionName, args, onLog));
-    } catch (err) {
-      const error = StupidModalError.from(err);
-      call.addFailed(error.code, error.message);
-    }
+    const onLog = (line: { text: string }) => log(`log ${app.name}.${functionName} ${call.id}: ${line.text}`);
+    call.add(() => scheduler.submit(app, functionName, args, onLog));
   };
 
   return {

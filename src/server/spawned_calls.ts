@@ -4,7 +4,7 @@
  */
 import { Code, StupidModalError } from "../wire/errors.ts";
 import type { OutputMessage } from "../wire/proto.ts";
-import type { CallOutcome } from "../sandbox/call_outcome.ts";
+import { type CallOutcome, failed } from "../sandbox/call_outcome.ts";
 import type { PoolCall } from "../sandbox/executor_pool.ts";
 
 /** One spawned call (one input) or batch (many). */
@@ -14,26 +14,27 @@ export class SpawnedCall {
   finished = 0;
   finishedAt: number | undefined;
   #running = new Map<number, PoolCall>();
+  #waiting: { index: number; start: () => PoolCall }[] = [];
+  #cancelled = false;
   #inputsClosed = false;
   #changed = Promise.withResolvers<void>();
+  #maxInFlight: number;
 
-  constructor(id: string) {
+  /** `maxInFlight`: inputs submitted at once; the rest wait here, not in the function's queue. */
+  constructor(id: string, maxInFlight: number) {
     this.id = id;
+    this.#maxInFlight = maxInFlight;
   }
 
-  /** Adds an input, running as `call`. */
-  add(call: PoolCall): void {
+  /**
+   * Adds an input; `start` submits it (and may throw, failing just that input). A batch keeps a
+   * bounded number of inputs submitted at once, so a big one does not overflow the function's queue.
+   */
+  add(start: () => PoolCall): void {
     const index = this.outputs.length;
     this.outputs.push(undefined);
-    this.#running.set(index, call);
-    call.outcome.then((outcome) => this.#record(index, outcome));
-  }
-
-  /** Adds an input that failed before it could run. */
-  addFailed(code: Code, message: string): void {
-    const index = this.outputs.length;
-    this.outputs.push(undefined);
-    this.#record(index, { failure: { code, message } });
+    this.#waiting.push({ index, start });
+    this.#feed();
   }
 
   /** No more inputs will come; the call is done once those it has are. */
@@ -61,7 +62,28 @@ export class SpawnedCall {
 
   /** Cancels every input still running or waiting. */
   cancel(): void {
+    this.#cancelled = true;
+    for (const { index } of this.#waiting.splice(0)) this.#record(index, failed(Code.CANCELLED, "cancelled"));
     for (const call of this.#running.values()) call.cancel();
+  }
+
+  #feed(): void {
+    while (this.#running.size < this.#maxInFlight && this.#waiting.length > 0 && !this.#cancelled) {
+      const { index, start } = this.#waiting.shift()!;
+      let call: PoolCall;
+      try {
+        call = start();
+      } catch (err) {
+        const error = StupidModalError.from(err);
+        this.#record(index, failed(error.code, error.message));
+        continue;
+      }
+      this.#running.set(index, call);
+      call.outcome.then((outcome) => {
+        this.#record(index, outcome);
+        this.#feed();
+      });
+    }
   }
 
   #record(index: number, outcome: CallOutcome): void {
@@ -84,16 +106,19 @@ export class SpawnedCall {
 export class SpawnedCalls {
   #calls = new Map<string, SpawnedCall>();
   #retentionMs: number;
+  #maxInFlight: number;
   #sweeper: ReturnType<typeof setInterval>;
 
-  constructor(retentionMs: number) {
+  /** `maxQueuedInputs` is the server's per-function queue: a batch keeps half of it busy at most. */
+  constructor(retentionMs: number, maxQueuedInputs: number) {
     this.#retentionMs = retentionMs;
+    this.#maxInFlight = Math.max(1, Math.floor(maxQueuedInputs / 2));
     this.#sweeper = setInterval(() => this.#sweep(), Math.min(retentionMs, 60_000));
   }
 
   /** A new call; `batch` marks ids of spawnMap batches ("fm-") apart from single calls ("fc-"). */
   create(batch: boolean): SpawnedCall {
-    const call = new SpawnedCall(`${batch ? "fm" : "fc"}-${crypto.randomUUID()}`);
+    const call = new SpawnedCall(`${batch ? "fm" : "fc"}-${crypto.randomUUID()}`, this.#maxInFlight);
     this.#calls.set(call.id, call);
     return call;
   }

@@ -86,7 +86,7 @@ export async function startServer(
     "grpc.max_send_message_length": -1,
   });
   const openSessions = new Set<() => void>();
-  const spawned = new SpawnedCalls(config.retentionMs);
+  const spawned = new SpawnedCalls(config.retentionMs, config.maxQueuedInputs);
   server.addService(
     StupidModalService,
     stupidModalHandlers({
