@@ -1,5 +1,5 @@
 /** Pool settings and retries: caps respected, minimums kept warm, queues bounded, failures retried. */
-import { deepStrictEqual, equal, match, ok, rejects } from "node:assert/strict";
+import { deepStrictEqual, equal, match, notEqual, ok, rejects } from "node:assert/strict";
 import { Code, RemoteError, type StupidModalError } from "../mod.ts";
 import { executorsOf, startTestServer, useServer } from "./helpers/test_server.ts";
 import {
@@ -8,6 +8,8 @@ import {
   flaky,
   fragile,
   gather,
+  heapA,
+  heapB,
   hopeless,
   remoteLines,
   sturdy,
@@ -110,6 +112,21 @@ Deno.test("pools and retries", async (t) => {
       deepStrictEqual(ran, inputs.filter((x) => ran.includes(x)));
       equal(await bottleneck.remote(7), 7);
     });
+  } finally {
+    await app.close();
+    await server.stop();
+  }
+});
+
+Deno.test("--max-memory-mb: an idle executor of another function makes room", async () => {
+  const server = await startTestServer(["--max-memory-mb=100"]);
+  useServer(server);
+  try {
+    const first = await heapA.remote();
+    const second = await heapB.remote();
+    notEqual(first, second);
+    // heapB's executor could start only once heapA's had stopped: 64 + 64 MB is over the ceiling.
+    deepStrictEqual(await executorsOf(server.dataDir), [second]);
   } finally {
     await app.close();
     await server.stop();
