@@ -127,7 +127,8 @@ export class Client {
     let finished = false;
     let failure: unknown;
     const stop = new AbortController();
-    signal?.addEventListener("abort", () => stop.abort(), { once: true });
+    const onAbort = () => stop.abort();
+    signal?.addEventListener("abort", onAbort, { once: true });
     const done = this.#session.call(
       { version: target.version ?? "", app_name: target.appName ?? "", function: target.functionName, args: encoded },
       onLog,
@@ -154,6 +155,7 @@ export class Client {
         wake = Promise.withResolvers<void>();
       }
     } finally {
+      signal?.removeEventListener("abort", onAbort);
       if (!finished && failure === undefined) stop.abort();
       await done;
     }
@@ -188,7 +190,13 @@ export class Client {
           batch = [];
           bytes = 0;
           // Respect the stream's flow control, so a huge batch does not pile up in memory.
-          if (!stream.write(message)) await new Promise((done) => stream.once("drain", done));
+          if (!stream.write(message)) {
+            // A stream that failed meanwhile never drains: stop waiting then too.
+            await new Promise((done) => {
+              stream.once("drain", done);
+              stream.once("error", done);
+            });
+          }
         };
         for await (const args of inputs) {
           const encoded = this.#encodeArgs(args);

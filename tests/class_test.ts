@@ -38,10 +38,15 @@ Deno.test("a class's instance lives in its executor", async (t) => {
       equal((await Counter.with(10).remote.bump(1)).pid, ten.pid, "the same parameters, the same instance");
     });
 
+    await t.step("awaiting the handle itself is harmless (it is not a promise)", async () => {
+      const remote = Counter.remote;
+      equal(await (remote as unknown as Promise<unknown>), remote);
+    });
+
     await t.step("an unknown method is NOT_FOUND; the instance lives on", async () => {
       const methods = Counter.remote as unknown as Record<string, () => Promise<unknown>>;
       await rejects(methods.nothing(), (err: StupidModalError) => err.code === Code.NOT_FOUND);
-      await rejects(methods.enter(), (err: StupidModalError) => err.code === Code.NOT_FOUND);
+      equal(methods.enter, undefined, "lifecycle hooks are not methods to call");
       equal((await Counter.remote.bump(1)).calls, 21);
     });
 

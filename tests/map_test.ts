@@ -46,6 +46,25 @@ Deno.test("map, starmap and forEach", async (t) => {
       await rejects(Array.fromAsync(failsOn.map(range(50), range(50).map(() => 5))), /input 5 is bad/);
     });
 
+    await t.step("a slow consumer holds the inputs back: never more than maxOutstanding ahead", async () => {
+      let pulled = 0;
+      async function* counted() {
+        for (let i = 0; i < 200; i++) {
+          pulled++;
+          yield i;
+        }
+      }
+      let consumed = 0;
+      let maxAhead = 0;
+      for await (const _ of square.map(counted(), { maxOutstanding: 10 })) {
+        consumed++;
+        maxAhead = Math.max(maxAhead, pulled - consumed);
+        await new Promise((resolve) => setTimeout(resolve, 2));
+      }
+      equal(consumed, 200);
+      ok(maxAhead <= 10, `inputs ran ${maxAhead} ahead of the consumer`);
+    });
+
     await t.step("an input iterator that throws ends the map with its error", async () => {
       async function* breaksAt3() {
         yield* [1, 2, 3];

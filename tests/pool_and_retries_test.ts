@@ -119,7 +119,7 @@ Deno.test("pools and retries", async (t) => {
 });
 
 Deno.test("--max-memory-mb: an idle executor of another function makes room", async () => {
-  const server = await startTestServer(["--max-memory-mb=100"]);
+  const server = await startTestServer(["--max-memory-mb=100", "--default-memory-mb=64"]);
   useServer(server);
   try {
     const first = await heapA.remote();
@@ -131,4 +131,22 @@ Deno.test("--max-memory-mb: an idle executor of another function makes room", as
     await app.close();
     await server.stop();
   }
+});
+
+Deno.test("one executor slot: a warm minimum gives way to a waiting call, and back", async () => {
+  const server = await startTestServer(["--max-executors=1"]);
+  useServer(server);
+  try {
+    // Registering the app starts `warm`'s minimum in the only slot; heapA must still get to run.
+    equal(typeof await heapA.remote(), "number");
+    equal(typeof await warm.remote(), "number");
+    equal(typeof await heapA.remote(), "number");
+  } finally {
+    await app.close();
+    await server.stop();
+  }
+});
+
+Deno.test("a heap ceiling below one executor's heap is refused at start", async () => {
+  await rejects(startTestServer(["--max-memory-mb=256"]), /--default-memory-mb 512 is over --max-memory-mb 256/);
 });

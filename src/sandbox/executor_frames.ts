@@ -25,6 +25,8 @@ export enum FrameKind {
   Item = 9,
   /** Server → executor: call `id` may yield this many more items; payload: a 4-byte count. */
   Credit = 10,
+  /** Server → executor: call `id` was cancelled; a generator stops at its next yield. */
+  Cancel = 11,
 }
 
 /** Bytes before the payload. */

@@ -45,6 +45,8 @@ export interface PoolCall {
 interface QueuedInput extends PoolInput {
   settle: (outcome: CallOutcome) => void;
   executor?: ExecutorProcess;
+  /** The running input's deadline. */
+  timer?: ReturnType<typeof setTimeout>;
 }
 
 /** A pool of executors for one function. */
@@ -59,6 +61,8 @@ export class ExecutorPool implements Evictable {
   #idleTimers = new Map<ExecutorProcess, ReturnType<typeof setTimeout>>();
   #starting = 0;
   #closed = false;
+  /** Inputs wait because the server-wide ceilings left no room (not this pool's own cap). */
+  #blocked = false;
   #onEmpty: () => void;
 
   /** `onEmpty` hears when the last executor is gone and nothing waits, so the pool can be dropped. */
@@ -75,7 +79,12 @@ export class ExecutorPool implements Evictable {
     const settled = Promise.withResolvers<CallOutcome>();
     const queued: QueuedInput = { ...input, settle: settled.resolve };
     if (this.#closed) queued.settle(failed(Code.UNAVAILABLE, "the server is shutting down"));
-    else if (this.#queue.length >= this.#settings.maxQueued) {
+    else if (!this.#budget.fits(this.#spec.memoryMb)) {
+      const message =
+        `the function's ${this.#spec.memoryMb} MB heap is over the server's ${this.#budget.maxMemoryMb} MB ` +
+        `for all executors together (--max-memory-mb)`;
+      queued.settle(failed(Code.RESOURCE_EXHAUSTED, message));
+    } else if (this.#queue.length >= this.#settings.maxQueued) {
       const message = `${this.#queue.length} inputs already wait for this function, the most this server queues ` +
         `(--max-queued-inputs); retry later or send fewer at once`;
       queued.settle(failed(Code.RESOURCE_EXHAUSTED, message));
@@ -97,21 +106,34 @@ export class ExecutorPool implements Evictable {
   dispatch(): void {
     if (this.#closed) return;
     while (this.#queue.length > 0) {
-      const executor = this.#ready.find((candidate) => candidate.load < this.#settings.maxInputs);
+      const executor = this.#ready.find((candidate) => candidate.usable && candidate.load < this.#settings.maxInputs);
       if (executor) {
         this.#run(executor, this.#queue.shift()!);
         continue;
       }
-      if (this.#starting * this.#settings.maxInputs >= this.#queue.length || !this.#mayStart()) return;
+      if (this.#starting * this.#settings.maxInputs >= this.#queue.length) return;
+      if (this.#live.size >= this.#settings.maxExecutors) return;
+      // Out of server-wide room: other pools' idle executors will make way for these inputs.
+      this.#blocked = !this.#budget.tryAcquire(this, this.#spec.memoryMb, true);
+      if (this.#blocked) return;
       this.#startExecutor();
     }
-    while (this.#usableCount() < this.#settings.minExecutors && this.#mayStart()) this.#startExecutor();
+    this.#blocked = false;
+    // A warm minimum takes free room only: it never stops another function's executors.
+    while (
+      this.#usableCount() < this.#settings.minExecutors && this.#live.size < this.#settings.maxExecutors &&
+      this.#budget.tryAcquire(this, this.#spec.memoryMb, false)
+    ) this.#startExecutor();
   }
 
   /** Lets the pool shrink to nothing when idle (its app has a newer version). */
   releaseMinimum(): void {
     this.#settings = { ...this.#settings, minExecutors: 0 };
     for (const executor of this.#ready) if (executor.load === 0) this.#armScaledown(executor);
+  }
+
+  hasWaiting(): boolean {
+    return this.#blocked && this.#queue.length > 0 && !this.#closed;
   }
 
   /** Stops one idle executor to make room for another pool; false if none is idle. */
@@ -147,8 +169,10 @@ export class ExecutorPool implements Evictable {
     try {
       executor = ExecutorProcess.spawn(this.#spec);
     } catch (err) {
-      this.#budget.release(this.#spec.memoryMb);
+      // Fail what waits first, and free the room without dispatching: dispatching would try to
+      // start the same executor again, and again.
       this.#failWaiting(Code.RESOURCE_EXHAUSTED, `cannot start an executor: ${(err as Error).message}`);
+      this.#budget.release(this.#spec.memoryMb, false);
       return;
     }
     this.#live.add(executor);
@@ -165,8 +189,8 @@ export class ExecutorPool implements Evictable {
         this.#starting--;
         if (this.#closed || !executor.usable) return;
         this.#ready.push(executor);
-        this.#armScaledown(executor);
         this.dispatch();
+        this.#idleOrYield(executor);
       },
       (err: StupidModalError) => {
         clearTimeout(loadTimer);
@@ -188,7 +212,7 @@ export class ExecutorPool implements Evictable {
     clearTimeout(this.#idleTimers.get(executor));
     this.#idleTimers.delete(executor);
     input.executor = executor;
-    const timer = setTimeout(() => {
+    const timer = input.timer = setTimeout(() => {
       this.#retire(executor);
       executor.kill(failed(Code.DEADLINE_EXCEEDED, `the call exceeded its timeout of ${input.timeoutMs} ms`), input.id);
     }, input.timeoutMs);
@@ -197,8 +221,8 @@ export class ExecutorPool implements Evictable {
       input.executor = undefined;
       input.settle(outcome);
       if (executor.usable && !this.#closed) {
-        if (executor.load === 0) this.#armScaledown(executor);
         this.dispatch();
+        this.#idleOrYield(executor);
       }
     });
   }
@@ -209,12 +233,29 @@ export class ExecutorPool implements Evictable {
       this.#queue.splice(index, 1);
       input.settle(failed(Code.CANCELLED, "cancelled by the caller"));
     } else if (input.executor && input.executor.load > 1) {
-      // Other inputs share the executor: this one is let go (its slot frees when it returns).
+      // Other inputs share the executor: this one is let go (a generator stops at its next yield;
+      // its slot frees when it returns), and its deadline no longer threatens its neighbours.
+      clearTimeout(input.timer);
+      input.executor.cancelInput(input.id);
       input.settle(failed(Code.CANCELLED, "cancelled by the caller"));
     } else if (input.executor) {
       // A Worker cannot be stopped mid-call, so the process goes; the pool replaces it.
       this.#retire(input.executor);
       input.executor.kill(failed(Code.CANCELLED, "cancelled by the caller"));
+    }
+  }
+
+  /**
+   * An executor with nothing to do: stopped at once when another function's inputs wait for room
+   * (waiting calls come before warm minimums), else stopped after the scale-down window.
+   */
+  #idleOrYield(executor: ExecutorProcess): void {
+    if (executor.load > 0) return;
+    if (this.#budget.othersWaiting(this)) {
+      this.#retire(executor);
+      executor.stop();
+    } else {
+      this.#armScaledown(executor);
     }
   }
 
@@ -231,10 +272,6 @@ export class ExecutorPool implements Evictable {
         executor.stop();
       }, this.#settings.scaledownMs),
     );
-  }
-
-  #mayStart(): boolean {
-    return this.#live.size < this.#settings.maxExecutors && this.#budget.tryAcquire(this, this.#spec.memoryMb);
   }
 
   /** Executors alive and not on their way out. */

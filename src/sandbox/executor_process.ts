@@ -134,6 +134,12 @@ export class ExecutorProcess {
     return this.#running.size;
   }
 
+  /** Tells the executor that running input `id` was cancelled (a generator then stops). */
+  cancelInput(id: number): void {
+    if (!this.#running.has(id)) return;
+    for (const part of frameParts(FrameKind.Cancel, id, new Uint8Array())) this.#output?.write(part).catch(() => {});
+  }
+
   /**
    * Kills the process. The running input `forInput` (all of them, when not given) gets `reason`;
    * any other running input fails as replaced, which retries may undo.

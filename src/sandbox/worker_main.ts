@@ -47,6 +47,7 @@ scope.onmessage = async (event: MessageEvent<ExecutorInit | Uint8Array | "exit">
   if (frame.kind === FrameKind.Call) {
     await run(frame.id, () => findFunction(init!.functionName)!.implementation, frame.payload);
   }
+  if (frame.kind === FrameKind.Cancel) return cancelStream(frame.id);
   if (frame.kind === FrameKind.Credit) {
     return grantCredit(frame.id, new DataView(frame.payload.buffer, frame.payload.byteOffset, 4).getUint32(0));
   }
@@ -82,7 +83,7 @@ async function start(message: ExecutorInit): Promise<void> {
 
 /** Items a generator call may yield before the caller acknowledges more (the caller's window). */
 const initialCredit = 64;
-const credits = new Map<number, { left: number; more?: () => void }>();
+const credits = new Map<number, { left: number; more?: () => void; cancelled?: boolean }>();
 
 function isGenerator(value: unknown): value is AsyncGenerator<unknown> | Generator<unknown> {
   return typeof value === "object" && value !== null && typeof (value as Generator).next === "function" &&
@@ -91,7 +92,7 @@ function isGenerator(value: unknown): value is AsyncGenerator<unknown> | Generat
 
 /** Sends each yielded value as an Item, waiting for credit when the caller is behind; returns the generator's return value. */
 async function streamItems(id: number, generator: AsyncGenerator<unknown> | Generator<unknown>): Promise<unknown> {
-  const credit: { left: number; more?: () => void } = { left: initialCredit };
+  const credit: { left: number; more?: () => void; cancelled?: boolean } = { left: initialCredit };
   credits.set(id, credit);
   try {
     while (true) {
@@ -100,10 +101,22 @@ async function streamItems(id: number, generator: AsyncGenerator<unknown> | Gene
       assertTransferable(step.value, "a yielded value");
       emit(FrameKind.Item, id, encodeValue(step.value));
       if (--credit.left <= 0) await new Promise<void>((resolve) => credit.more = resolve);
+      if (credit.cancelled) {
+        await generator.return(undefined);
+        return undefined;
+      }
     }
   } finally {
     credits.delete(id);
   }
+}
+
+function cancelStream(id: number): void {
+  const credit = credits.get(id);
+  if (!credit) return;
+  credit.cancelled = true;
+  credit.more?.();
+  credit.more = undefined;
 }
 
 function grantCredit(id: number, count: number): void {

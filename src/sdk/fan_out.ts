@@ -29,6 +29,7 @@ export async function* fanOut(
   const asFinished: Outcome[] = [];
   let outstanding = 0;
   let sent = 0;
+  let yielded = 0;
   let nextToYield = 0;
   let inputsDone = false;
   let inputError: unknown;
@@ -41,7 +42,8 @@ export async function* fanOut(
   const pump = async () => {
     try {
       while (!controller.signal.aborted) {
-        if (outstanding >= maxOutstanding) {
+        // Sent but not yet taken by the consumer: a slow consumer slows the inputs down too.
+        if (sent - yielded >= maxOutstanding) {
           await changed.promise;
           continue;
         }
@@ -81,6 +83,8 @@ export async function* fanOut(
       const outcome = take();
       if (outcome) {
         if (outcome.error && !options.returnExceptions) throw outcome.error;
+        yielded++;
+        notify();
         yield outcome.error ?? outcome.value;
         continue;
       }

@@ -38,12 +38,15 @@ export interface RemoteClass<C extends AnyClass> {
   with(...params: ConstructorParameters<C>): { readonly remote: RemoteMethods<InstanceType<C>> };
 }
 
+const notMethods = new Set(["then", "toJSON", "constructor", "enter", "exit"]);
+
 /** Makes the handle of one defined class. */
 export function remoteClass<C extends AnyClass>(name: string, backend: RemoteBackend): RemoteClass<C> {
   const methods = (params: unknown[]) =>
     new Proxy({}, {
+      // Not a method: `then` (so that awaiting the handle is harmless), symbols, and the like.
       get: (_target, method) =>
-        typeof method === "string"
+        typeof method === "string" && !notMethods.has(method)
           ? (...args: unknown[]) => backend.call(name, args, undefined, { method, params })
           : undefined,
     }) as RemoteMethods<InstanceType<C>>;

@@ -2,7 +2,7 @@
  * Retrying an input: another attempt after an error, a crashed executor or a timeout, with
  * exponential backoff, until the function's retries are spent; the last attempt's outcome stands.
  */
-import { Code } from "../wire/errors.ts";
+import { Code, StupidModalError } from "../wire/errors.ts";
 import type { FunctionSpec } from "../wire/proto.ts";
 import { type CallOutcome, failed } from "../sandbox/call_outcome.ts";
 import type { PoolCall } from "../sandbox/executor_pool.ts";
@@ -19,7 +19,7 @@ export function withRetries(spec: FunctionSpec, attempt: () => PoolCall): Retryi
   const maxRetries = spec.is_generator ? 0 : spec.max_retries ?? 0;
   let delay = spec.retry_initial_delay_ms ?? 0;
   let attempts = 1;
-  let current = attempt();
+  let current = safely(attempt);
   let cancelled = false;
   let wakeEarly: (() => void) | undefined;
   const outcome = (async (): Promise<CallOutcome> => {
@@ -34,9 +34,9 @@ export function withRetries(spec: FunctionSpec, attempt: () => PoolCall): Retryi
         };
       });
       if (cancelled) return failed(Code.CANCELLED, "cancelled by the caller");
-      delay = Math.min(delay * (spec.retry_backoff_coefficient || 1), spec.retry_max_delay_ms ?? delay);
+      delay = Math.min(delay * (spec.retry_backoff_coefficient || 1), spec.retry_max_delay_ms || Infinity);
       attempts++;
-      current = attempt();
+      current = safely(attempt);
     }
   })();
   return {
@@ -49,6 +49,16 @@ export function withRetries(spec: FunctionSpec, attempt: () => PoolCall): Retryi
       current.cancel();
     },
   };
+}
+
+/** An attempt that could not even be submitted (the server is closing, say) fails like any other. */
+function safely(attempt: () => PoolCall): PoolCall {
+  try {
+    return attempt();
+  } catch (err) {
+    const error = StupidModalError.from(err);
+    return { outcome: Promise.resolve(failed(error.code, error.message)), cancel() {}, credit() {} };
+  }
 }
 
 /** The user's code threw, its executor crashed or ran out of memory, or the attempt timed out. */

@@ -134,6 +134,7 @@ export class Scheduler {
 
   /** One pool per app version and function, and for a class per set of constructor parameters. */
   #pool(app: AppVersion, functionName: string, params: Uint8Array = new Uint8Array()): ExecutorPool {
+    if (this.#closed) throw new StupidModalError(Code.UNAVAILABLE, "the server is shutting down");
     const paramsKey = params.byteLength > 0 ? `/${createHash("sha256").update(params).digest("hex")}` : "";
     const key = `${app.version}/${functionName}${paramsKey}`;
     let pool = this.#pools.get(key);

@@ -49,6 +49,7 @@ export function spawnHandlers(context: ServiceContext): grpc.UntypedServiceImple
         } catch (err) {
           failed = true;
           call?.cancel();
+          call?.closeInputs();
           callback(asStatus(err, log));
         }
       });
@@ -58,7 +59,11 @@ export function spawnHandlers(context: ServiceContext): grpc.UntypedServiceImple
         call.closeInputs();
         callback(null, { call_id: call.id });
       });
-      stream.on("error", () => call?.cancel());
+      stream.on("error", () => {
+        // The upload broke off: what arrived is cancelled, and the batch ends so it can be swept.
+        call?.cancel();
+        call?.closeInputs();
+      });
     },
 
     GetCall(request: grpc.ServerUnaryCall<GetCallRequest, unknown>, callback: Callback<unknown>) {

@@ -113,7 +113,7 @@ export class SpawnedCalls {
   constructor(retentionMs: number, maxQueuedInputs: number) {
     this.#retentionMs = retentionMs;
     this.#maxInFlight = Math.max(1, Math.floor(maxQueuedInputs / 2));
-    this.#sweeper = setInterval(() => this.#sweep(), Math.min(retentionMs, 60_000));
+    this.#sweeper = setInterval(() => this.#sweep(), Math.min(Math.max(retentionMs, 1_000), 60_000));
   }
 
   /** A new call; `batch` marks ids of spawnMap batches ("fm-") apart from single calls ("fc-"). */

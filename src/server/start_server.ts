@@ -43,6 +43,11 @@ export async function startServer(
     );
   }
   if (config.insecure) log(`WARNING: --insecure: plaintext gRPC on ${config.host}; tokens and data travel unencrypted`);
+  if (config.defaultMemoryMb > config.maxMemoryMb) {
+    throw new Error(
+      `--default-memory-mb ${config.defaultMemoryMb} is over --max-memory-mb ${config.maxMemoryMb}: no executor could start`,
+    );
+  }
   const cwd = Deno.cwd();
   const dataDir = resolve(cwd, config.dataDir);
   await Deno.mkdir(dataDir, { recursive: true, mode: 0o700 });
@@ -99,7 +104,8 @@ export async function startServer(
         npmAllow: config.npmAllow,
         maxPayloadBytes: config.maxPayloadBytes,
         maxTimeoutMs: config.maxTimeoutMs,
-        maxFunctionMemoryMb: config.maxFunctionMemoryMb,
+        // A function may not ask for more heap than all executors together may have.
+        maxFunctionMemoryMb: Math.min(config.maxFunctionMemoryMb, config.maxMemoryMb),
         maxExecutorsPerFunction: config.maxExecutorsPerFunction,
         configPath,
       },
