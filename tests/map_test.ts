@@ -85,8 +85,9 @@ Deno.test("map, starmap and forEach", async (t) => {
       // map sent has run or been cancelled.
       equal(await slow.remote(-1), -1);
       const ran = server.output.filter((line) => /call fanout-fixture\.slow .* ok$/.test(line)).length;
-      // At most: the 10 taken, what 4 executors finish meanwhile (twice over, for slack), the extra call.
-      ok(ran <= 10 + 8 + 1, `${ran} inputs ran after the map was stopped`);
+      // At most: the 10 taken, what 4 executors finish meanwhile (four rounds, slack for a loaded
+      // machine), and the extra call; far below the 210 that run without cancellation.
+      ok(ran <= 10 + 16 + 1, `${ran} inputs ran after the map was stopped`);
     });
   } finally {
     await app.close();
