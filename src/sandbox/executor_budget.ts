@@ -74,9 +74,4 @@ export class ExecutorBudget {
   fits(memoryMb: number): boolean {
     return memoryMb <= this.maxMemoryMb;
   }
-
-  /** Executors alive now. */
-  get used(): number {
-    return this.#used;
-  }
 }

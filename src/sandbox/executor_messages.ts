@@ -1,5 +1,6 @@
 /** What the server tells a new executor, and what a failed call reports back. */
 import type { Code } from "../wire/errors.ts";
+import type { RemoteErrorInfo } from "../wire/proto.ts";
 
 /** Deno's Worker permission set, as given to `new Worker(..., { deno: { permissions } })`. */
 export interface WorkerPermissions {
@@ -29,19 +30,11 @@ export interface ExecutorInit {
   classParams?: string;
 }
 
-/** A user exception: name, message, stack with the caller's file names, CBOR of its cause. */
-export interface RemoteErrorData {
-  name: string;
-  message: string;
-  stack: string;
-  cause: Uint8Array;
-}
-
 /** Payload of a Failed frame. `recycle` asks the server to replace the executor. */
 export interface FailureReport {
   code: Code;
   message: string;
-  remote?: RemoteErrorData;
+  remote?: RemoteErrorInfo;
   recycle?: boolean;
 }
 

@@ -145,11 +145,6 @@ export class ExecutorPool implements Evictable {
     return true;
   }
 
-  /** Executors alive now, busy or idle. */
-  get size(): number {
-    return this.#live.size;
-  }
-
   /** Fails waiting inputs, kills every executor and waits until they are gone. */
   async close(reason: CallOutcome): Promise<void> {
     this.#closed = true;

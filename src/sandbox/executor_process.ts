@@ -44,8 +44,6 @@ interface RunningInput {
 /** One live executor process. */
 export class ExecutorProcess {
   readonly pid: number;
-  readonly startedAt = Date.now();
-  callsServed = 0;
   /** Resolves with the exit status once the process is gone. */
   readonly exited: Promise<Deno.CommandStatus>;
   #child: Deno.ChildProcess;
@@ -223,7 +221,6 @@ export class ExecutorProcess {
     const running = this.#running.get(id);
     if (!running) return;
     this.#running.delete(id);
-    this.callsServed++;
     running.settle(outcome);
   }
 

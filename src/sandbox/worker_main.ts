@@ -8,7 +8,8 @@ import { decodeArgs, encodeValue } from "../wire/codec.ts";
 import { Code, StupidModalError } from "../wire/errors.ts";
 import { assertTransferable } from "../wire/transferable.ts";
 import { FrameKind, frameParts, parseFrame, parseMethodPayload } from "./executor_frames.ts";
-import type { ExecutorInit, FailureReport, RemoteErrorData } from "./executor_messages.ts";
+import type { RemoteErrorInfo } from "../wire/proto.ts";
+import type { ExecutorInit, FailureReport } from "./executor_messages.ts";
 
 const scope = self as unknown as Worker;
 const text = new TextEncoder();
@@ -191,7 +192,7 @@ function describeFailure(err: unknown, recycle: boolean): FailureReport {
   return { code: Code.UNKNOWN, message: `${remote.name}: ${remote.message}`, remote, recycle };
 }
 
-function remoteError(err: unknown): RemoteErrorData {
+function remoteError(err: unknown): RemoteErrorInfo {
   const error = err instanceof Error ? err : new Error(`non-Error value thrown: ${Deno.inspect(err)}`);
   const message = String(error.message);
   return {

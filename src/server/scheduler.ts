@@ -118,11 +118,6 @@ export class Scheduler {
     }
   }
 
-  /** Executors alive now. */
-  get executorCount(): number {
-    return this.#budget.used;
-  }
-
   /** Stops every pool: waiting and running calls get `reason`, executors are killed. */
   async close(reason: CallOutcome): Promise<void> {
     this.#closed = true;

@@ -23,8 +23,6 @@ export interface RunningServer {
   tokenFile?: string;
   /** True when this start generated the token. */
   tokenGenerated: boolean;
-  /** Executors alive now. */
-  executorCount(): number;
   /** Stops accepting, lets in-flight calls finish within the grace period, stops every executor. */
   shutdown(): Promise<void>;
 }
@@ -151,7 +149,6 @@ export async function startServer(
     token,
     tokenFile,
     tokenGenerated: generated ?? false,
-    executorCount: () => scheduler.executorCount,
     shutdown,
   };
 }
