@@ -8,7 +8,17 @@ import "./src/sdk/env_guard.ts";
 import * as grpc from "@grpc/grpc-js";
 import { decodeValue, encodeValue } from "./src/wire/codec.ts";
 import { Code, StupidModalError } from "./src/wire/errors.ts";
-import { type GetCallResponse, type RegisterAppRequest, StupidModalClient } from "./src/wire/proto.ts";
+import {
+  type AppLogEntry,
+  type AppLogsRequest,
+  type CallInfo,
+  type DeployResponse,
+  type GetCallResponse,
+  type ListAppsResponse,
+  type RegisterAppRequest,
+  type SecretInfo,
+  StupidModalClient,
+} from "./src/wire/proto.ts";
 import { assertTransferable } from "./src/wire/transferable.ts";
 import { type ConnectionOptions, type ConnectionSettings, connectionSettings } from "./src/sdk/connection_settings.ts";
 import { type LogHandler, Session } from "./src/sdk/session.ts";
@@ -221,6 +231,61 @@ export class Client {
   /** Cancels a spawned call or batch. */
   async cancelCall(callId: string): Promise<void> {
     await this.#unary("CancelCall", { call_id: callId });
+  }
+
+  /** Makes a registered version the deployed version of its app. */
+  deploy(appName: string, version: string): Promise<DeployResponse> {
+    return this.#unary<DeployResponse>("Deploy", { app_name: appName, version });
+  }
+
+  /** Deployed apps with their functions; one app (or NOT_FOUND) when a name is given. */
+  listApps(appName = ""): Promise<ListAppsResponse> {
+    return this.#unary<ListAppsResponse>("ListApps", { app_name: appName });
+  }
+
+  /** Stops a deployed app: no new calls by its name, no schedules, no web endpoints. */
+  async stopApp(appName: string): Promise<void> {
+    await this.#unary("StopApp", { app_name: appName });
+  }
+
+  /** An app's recent log lines; with `follow`, new ones until `signal` aborts. */
+  async *appLogs(request: Partial<AppLogsRequest> & { app_name: string }, signal?: AbortSignal) {
+    const stream = this.#stub.AppLogs(
+      { tail: 0, follow: false, ...request },
+      this.#metadata(),
+    ) as grpc.ClientReadableStream<
+      AppLogEntry
+    >;
+    const onAbort = () => stream.cancel();
+    signal?.addEventListener("abort", onAbort);
+    try {
+      for await (const entry of stream) yield entry as AppLogEntry;
+    } catch (err) {
+      if (!signal?.aborted) throw this.#describe(err);
+    } finally {
+      signal?.removeEventListener("abort", onAbort);
+      stream.cancel();
+    }
+  }
+
+  /** Spawned, scheduled and web calls, newest first. */
+  async listCalls(appName = "", limit = 0): Promise<CallInfo[]> {
+    return (await this.#unary<{ calls: CallInfo[] }>("ListCalls", { app_name: appName, limit })).calls;
+  }
+
+  /** Creates or replaces a named secret; its values are never sent back. */
+  async setSecret(name: string, values: Record<string, string>): Promise<void> {
+    await this.#unary("SetSecret", { name, values });
+  }
+
+  /** The secrets' names and keys. */
+  async listSecrets(): Promise<SecretInfo[]> {
+    return (await this.#unary<{ secrets: SecretInfo[] }>("ListSecrets", {})).secrets;
+  }
+
+  /** Deletes a named secret. */
+  async deleteSecret(name: string): Promise<void> {
+    await this.#unary("DeleteSecret", { name });
   }
 
   /** Closes the session and the channel; outstanding calls fail with CANCELLED. */

@@ -13,7 +13,8 @@
  */
 export { App } from "./src/sdk/app.ts";
 export { FunctionCall } from "./src/sdk/function_call.ts";
-export type { FunctionOptions, Permissions, RetryOptions } from "./src/sdk/function_options.ts";
+export { type DeployedFunction, lookup, type LookupOptions } from "./src/sdk/lookup.ts";
+export type { FunctionOptions, Permissions, RetryOptions, ScheduleOptions } from "./src/sdk/function_options.ts";
 export type { RemoteFunction } from "./src/sdk/remote_function.ts";
 export type { RemoteClass, RemoteMethods } from "./src/sdk/remote_class.ts";
 export type { AnyIterable, MapIterables, MapOptions } from "./src/sdk/map_inputs.ts";

@@ -1,5 +1,6 @@
 /** App: a named group of functions that ship and run together. */
 import type { Client, ClientOptions } from "../../client.ts";
+import type { DeployResponse } from "../wire/proto.ts";
 import { isAppName, isFunctionName } from "../wire/names.ts";
 import { bundleApp } from "./app_bundle.ts";
 import { definingModule } from "./defining_module.ts";
@@ -80,6 +81,20 @@ export class App {
       isClass: true,
     });
     return remoteClass<C>(name, this.#backend);
+  }
+
+  /**
+   * Registers this app's code and makes it the deployed version of its name: from then on,
+   * `lookup`, schedules, web endpoints and calls by name reach it, in any process.
+   *
+   * @example
+   * ```ts
+   * const { version } = await app.deploy();
+   * ```
+   */
+  async deploy(): Promise<DeployResponse> {
+    const { client, version } = await this.#registered();
+    return await client.deploy(this.name, version);
   }
 
   /** Closes this app's connection to the server, if it opened one. */

@@ -2,8 +2,8 @@
 import { appVersion } from "../wire/app_version.ts";
 import { Code, StupidModalError } from "../wire/errors.ts";
 import { importSpecifiers, isLocalSpecifier } from "../wire/import_specifiers.ts";
-import type { FunctionSpec, RegisterAppRequest, SourceFile } from "../wire/proto.ts";
-import { retryPolicy } from "./function_options.ts";
+import type { FunctionSpec, RegisterAppRequest, ScheduleMessage, SourceFile } from "../wire/proto.ts";
+import { retryPolicy, type ScheduleOptions } from "./function_options.ts";
 import type { DefinedFunction } from "./function_registry.ts";
 
 /** Builds the RegisterApp request of an app: its files, function specs and content hash. */
@@ -50,7 +50,15 @@ function functionSpec(fn: DefinedFunction, root: string): FunctionSpec {
     is_class: fn.isClass ?? false,
     is_generator: fn.isGenerator ?? false,
     max_inputs: fn.options.maxInputs ?? 0,
+    secrets: fn.options.secrets ?? [],
+    schedule: scheduleSpec(fn.options.schedule),
+    web: fn.options.web ? { method: fn.options.web === true ? "POST" : fn.options.web.method } : null,
   };
+}
+
+function scheduleSpec(schedule: ScheduleOptions | undefined): ScheduleMessage | null {
+  if (!schedule) return null;
+  return "cron" in schedule ? { cron: schedule.cron, every_ms: 0 } : { cron: "", every_ms: schedule.everyMs };
 }
 
 async function collectFiles(entries: string[], root: string): Promise<SourceFile[]> {

@@ -1,4 +1,5 @@
 /** What a function declares about itself: its name, sandbox permissions and limits. */
+import { isSecretName } from "../wire/names.ts";
 
 /**
  * The permissions a function asks for inside its sandbox. Each must be within the server's grants
@@ -47,7 +48,30 @@ export interface FunctionOptions {
   maxInputs?: number;
   /** Further attempts for an input that throws, crashes its executor or times out (default 0). */
   retries?: number | RetryOptions;
+  /**
+   * Named secrets kept by the server (`cli secret set NAME KEY=VALUE`): their keys become
+   * environment variables inside this function's sandbox, readable with `Deno.env.get`.
+   */
+  secrets?: string[];
+  /** Runs the deployed function on a timetable: `{ cron: "*\/5 * * * *" }` (UTC) or `{ everyMs }`. */
+  schedule?: ScheduleOptions;
+  /**
+   * Exposes the deployed function over HTTP on the server's web port, at `/apps/<app>/<function>`:
+   * a JSON array of arguments in, the result's JSON out. `true` means POST.
+   */
+  web?: boolean | { method: "POST" | "GET" };
 }
+
+/**
+ * A function's timetable.
+ *
+ * @example
+ * ```ts
+ * const hourly: ScheduleOptions = { cron: "0 * * * *" };
+ * const often: ScheduleOptions = { everyMs: 30_000 };
+ * ```
+ */
+export type ScheduleOptions = { cron: string } | { everyMs: number };
 
 /**
  * How an input is retried. A bare number of retries waits 1 s, then twice as long each time, at
@@ -90,6 +114,11 @@ export function checkFunctionOptions(name: string, options: FunctionOptions): vo
     ["retries.initialDelayMs", retries.initialDelayMs, 0],
     ["retries.maxDelayMs", retries.maxDelayMs, 0],
   ];
+  const schedule = options.schedule as { cron?: unknown; everyMs?: unknown } | undefined;
+  if (schedule !== undefined && (typeof schedule.cron === "string") === (schedule.everyMs !== undefined)) {
+    throw new TypeError(`schedule of "${name}" must have exactly one of cron and everyMs`);
+  }
+  if (schedule?.everyMs !== undefined) limits.push(["schedule.everyMs", schedule.everyMs as number, 1]);
   for (const [option, value, min] of limits) {
     if (value !== undefined && (!Number.isInteger(value) || value < min || value > 2 ** 31 - 1)) {
       throw new TypeError(`${option} of "${name}" must be a whole number ≥ ${min}, got ${value}`);
@@ -97,6 +126,13 @@ export function checkFunctionOptions(name: string, options: FunctionOptions): vo
   }
   if (!(retries.backoffCoefficient >= 1 && retries.backoffCoefficient <= 100)) {
     throw new TypeError(`retries.backoffCoefficient of "${name}" must be between 1 and 100`);
+  }
+  for (const secret of options.secrets ?? []) {
+    if (!isSecretName(secret)) throw new TypeError(`secret name "${secret}" of "${name}" is not a valid name`);
+  }
+  const method = typeof options.web === "object" ? options.web.method : "POST";
+  if (method !== "POST" && method !== "GET") {
+    throw new TypeError(`web.method of "${name}" must be "POST" or "GET", got ${method}`);
   }
   if (options.minWorkers !== undefined && options.maxWorkers !== undefined && options.minWorkers > options.maxWorkers) {
     throw new TypeError(

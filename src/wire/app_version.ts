@@ -25,6 +25,9 @@ export async function appVersion(appName: string, files: SourceFile[], functions
       spec.is_class ?? false,
       spec.is_generator ?? false,
       spec.max_inputs ?? 0,
+      spec.secrets ?? [],
+      spec.schedule ? { cron: spec.schedule.cron, every_ms: spec.schedule.every_ms } : null,
+      spec.web ? spec.web.method || "POST" : null,
     ];
     lines.push(`fn\0${JSON.stringify(fields)}\n`);
   }

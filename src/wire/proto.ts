@@ -50,6 +50,20 @@ export interface FunctionSpec {
   is_class?: boolean;
   is_generator?: boolean;
   max_inputs?: number;
+  secrets?: string[];
+  schedule?: ScheduleMessage | null;
+  web?: WebEndpointMessage | null;
+}
+
+/** A function's timetable: exactly one of `cron` and `every_ms`. */
+export interface ScheduleMessage {
+  cron: string;
+  every_ms: number;
+}
+
+/** A function's HTTP exposure. */
+export interface WebEndpointMessage {
+  method: string;
 }
 
 /** One shipped source file. */
@@ -169,4 +183,90 @@ export interface GetCallResponse {
   outputs: OutputMessage[];
   inputs: number;
   finished: number;
+}
+
+/** Deploy's answer. */
+export interface DeployResponse {
+  version: string;
+  deployed_at_ms: number;
+  previous_version: string;
+}
+
+/** Whether a deployed app serves: 0 deployed, 1 stopped. */
+export type AppState = 0 | 1;
+
+/** A deployed app, as ListApps gives it. */
+export interface AppInfo {
+  name: string;
+  version: string;
+  state: AppState;
+  deployed_at_ms: number;
+  functions: FunctionSpec[];
+  deploy_count: number;
+}
+
+/** ListApps' answer. */
+export interface ListAppsResponse {
+  apps: AppInfo[];
+  web_port: number;
+}
+
+/** AppLogs' request. */
+export interface AppLogsRequest {
+  app_name: string;
+  tail: number;
+  follow: boolean;
+}
+
+/** One line of an app's log. */
+export interface AppLogEntry {
+  time_ms: number;
+  app_name: string;
+  function: string;
+  call_id: string;
+  stream: LogStream;
+  text: string;
+  server: boolean;
+}
+
+/** ListCalls' request. */
+export interface ListCallsRequest {
+  app_name: string;
+  limit: number;
+}
+
+/** A call's state: 0 running, 1 succeeded, 2 failed, 3 cancelled. */
+export type CallState = 0 | 1 | 2 | 3;
+
+/** One spawned, scheduled or web call, as ListCalls gives it. */
+export interface CallInfo {
+  call_id: string;
+  app_name: string;
+  version: string;
+  function: string;
+  trigger: string;
+  state: CallState;
+  inputs: number;
+  finished: number;
+  failed: number;
+  created_at_ms: number;
+  finished_at_ms: number;
+}
+
+/** ListCalls' answer. */
+export interface ListCallsResponse {
+  calls: CallInfo[];
+}
+
+/** SetSecret's request. */
+export interface SetSecretRequest {
+  name: string;
+  values: Record<string, string>;
+}
+
+/** A secret's name and keys, never its values. */
+export interface SecretInfo {
+  name: string;
+  keys: string[];
+  updated_at_ms: number;
 }
