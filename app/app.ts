@@ -8,7 +8,7 @@
 import { App, StupidModalError } from "stupid-modal";
 import { loadModel, predict } from "./linear_model.ts";
 
-const app = new App("demo");
+export const app = new App("demo");
 
 /** y = w1·x1 + w2·x2 + bias, with weights read from app/models/weights.json. */
 export const inference = app.function(
