@@ -249,7 +249,10 @@ export class Client {
   }
 
   /** An app's recent log lines; with `follow`, new ones until `signal` aborts. */
-  async *appLogs(request: Partial<AppLogsRequest> & { app_name: string }, signal?: AbortSignal) {
+  async *appLogs(
+    request: Partial<AppLogsRequest> & { app_name: string },
+    signal?: AbortSignal,
+  ): AsyncGenerator<AppLogEntry> {
     const stream = this.#stub.AppLogs(
       { tail: 0, follow: false, ...request },
       this.#metadata(),

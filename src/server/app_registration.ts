@@ -9,7 +9,7 @@ import { Code, StupidModalError } from "../wire/errors.ts";
 import { isAppName, isFunctionName } from "../wire/names.ts";
 import { moduleImports } from "./module_imports.ts";
 import type { FunctionSpec, RegisterAppRequest } from "../wire/proto.ts";
-import type { AppStore, AppVersion } from "./app_store.ts";
+import type { AppStore, AppVersion, StagedVersion } from "./app_store.ts";
 import { type Grants, workerPermissions } from "./grants.ts";
 
 /** What registration checks against. */
@@ -54,8 +54,8 @@ export async function registerApp(
 async function storeVersion(request: RegisterAppRequest, store: AppStore, policy: RegistrationPolicy) {
   const staged = await store.stage(request);
   try {
-    await cacheDependencies(staged.dir, policy.configPath, staged.filesUrl, request.source_root);
-    return await store.publish(staged);
+    await prepareVersion(staged, policy.configPath);
+    return await store.publish(staged, request.files);
   } catch (err) {
     await staged.discard();
     throw err;
@@ -197,12 +197,9 @@ function isSafePath(path: string): boolean {
  * `deno cache` the worker entry: parses every module and installs npm packages now. The version
  * gets a lockfile of its own (the runtime's, plus its packages), so executors start `--frozen`.
  */
-async function cacheDependencies(
-  dir: string,
-  configPath: string,
-  filesUrl: string,
-  sourceRoot: string,
-): Promise<void> {
+export async function prepareVersion(staged: StagedVersion, configPath: string): Promise<void> {
+  const { dir, filesUrl } = staged;
+  const sourceRoot = staged.meta.source_root;
   const lockPath = `${dir}/deno.lock`;
   await Deno.copyFile(join(dirname(configPath), "deno.lock"), lockPath).catch(() => {});
   const output = await new Deno.Command(Deno.execPath(), {

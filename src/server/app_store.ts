@@ -1,10 +1,12 @@
 /**
- * Registered app versions on disk, one folder each under `<data-dir>/apps/<version>/`: the shipped
- * files, a `meta.json`, and the generated worker entry. Loaded again when the server starts.
+ * Registered app versions and deployments. The store keeps each version's specs and files; a
+ * folder per version under `<data-dir>/apps/<version>/` holds them ready to import, with the
+ * generated worker entry and its npm lockfile, and is rebuilt from the store when missing.
  */
 import { join } from "node:path";
 import { Code, StupidModalError } from "../wire/errors.ts";
-import type { FunctionSpec, RegisterAppRequest } from "../wire/proto.ts";
+import type { FunctionSpec, RegisterAppRequest, SourceFile } from "../wire/proto.ts";
+import type { AppRecords, Deployment, VersionMeta } from "../store/app_records.ts";
 
 /** One stored app version. */
 export interface AppVersion {
@@ -22,13 +24,10 @@ export interface AppVersion {
   registeredAt: number;
 }
 
-interface Meta {
-  app_name: string;
-  version: string;
-  functions: FunctionSpec[];
-  source_root: string;
-  registered_at: number;
-}
+type Meta = VersionMeta;
+
+/** Makes a staged version's folder ready to run (resolves its npm packages). */
+export type PrepareVersion = (staged: StagedVersion) => Promise<void>;
 
 const workerMain = new URL("../sandbox/worker_main.ts", import.meta.url).href;
 
@@ -37,25 +36,37 @@ export class AppStore {
   readonly appsDir: string;
   #versions = new Map<string, AppVersion>();
   #latest = new Map<string, AppVersion>();
+  #deployments = new Map<string, Deployment>();
+  #records: AppRecords;
+  #listeners = new Set<(appName: string) => void>();
 
-  constructor(dataDir: string) {
+  constructor(dataDir: string, records: AppRecords) {
     this.appsDir = join(dataDir, "apps");
+    this.#records = records;
   }
 
-  /** Reads every stored version; a folder without a readable meta.json is a half-written one. */
-  async load(): Promise<void> {
+  /** Loads every stored version and deployment; a version whose folder is gone is rebuilt. */
+  async load(prepare: PrepareVersion): Promise<void> {
     await Deno.mkdir(this.appsDir, { recursive: true, mode: 0o700 });
     for await (const entry of Deno.readDir(this.appsDir)) {
       if (entry.isDirectory && entry.name.startsWith(".staging-")) {
         // Left by a registration that was cut short (a crash): never published, safe to drop.
         await Deno.remove(join(this.appsDir, entry.name), { recursive: true });
-        continue;
       }
-      if (!entry.isDirectory || entry.name.startsWith(".")) continue;
-      const dir = join(this.appsDir, entry.name);
-      const meta = JSON.parse(await Deno.readTextFile(join(dir, "meta.json"))) as Meta;
+    }
+    for (const meta of this.#records.versions()) {
+      const dir = join(this.appsDir, meta.version);
+      const ready = await Deno.stat(join(dir, "ready")).then(() => true, () => false);
+      if (!ready) {
+        await Deno.remove(dir, { recursive: true }).catch(() => {});
+        const staged = await this.#write(meta, this.#records.files(meta.version));
+        await prepare(staged);
+        await Deno.writeTextFile(join(staged.dir, "ready"), "");
+        await Deno.rename(staged.dir, dir);
+      }
       this.#add(toAppVersion(dir, meta));
     }
+    for (const deployment of this.#records.deployments()) this.#deployments.set(deployment.appName, deployment);
   }
 
   has(version: string): boolean {
@@ -66,9 +77,12 @@ export class AppStore {
     return this.#versions.get(version);
   }
 
-  /** The version a call names (or its app's latest); NOT_FOUND or INVALID_ARGUMENT otherwise. */
+  /**
+   * The version a call names; or by app name its deployed version, or for an app never deployed
+   * its latest registered one. NOT_FOUND, FAILED_PRECONDITION or INVALID_ARGUMENT otherwise.
+   */
   find(version: string, appName: string): AppVersion {
-    const app = version ? this.get(version) : this.latest(appName);
+    const app = version ? this.get(version) : this.#byName(appName);
     if (app) return app;
     if (!version && !appName) {
       throw new StupidModalError(Code.INVALID_ARGUMENT, "a call names no app version and no app");
@@ -79,9 +93,71 @@ export class AppStore {
     );
   }
 
-  /** The latest version of every app. */
-  latestVersions(): AppVersion[] {
-    return [...this.#latest.values()];
+  /** The deployed version of every running app. */
+  runningDeployments(): AppVersion[] {
+    return [...this.#deployments.values()].filter((d) => !d.stopped).map((d) => this.get(d.version)!);
+  }
+
+  /** Every deployment, by app name. */
+  deployments(): Deployment[] {
+    return [...this.#deployments.values()];
+  }
+
+  /** One app's deployment, if it was ever deployed. */
+  deployment(appName: string): Deployment | undefined {
+    return this.#deployments.get(appName);
+  }
+
+  /** Makes `version` the deployed version of its app, and the app running. */
+  deploy(appName: string, version: string): { deployment: Deployment; previous?: Deployment } {
+    const app = this.get(version);
+    if (!app || app.name !== appName) {
+      throw new StupidModalError(Code.NOT_FOUND, `no version ${version} of app "${appName}" is registered`);
+    }
+    const previous = this.#deployments.get(appName);
+    const deployment = {
+      appName,
+      version,
+      stopped: false,
+      deployedAt: Date.now(),
+      deployCount: (previous?.deployCount ?? 0) + 1,
+    };
+    this.#records.saveDeployment(deployment);
+    this.#deployments.set(appName, deployment);
+    this.#changed(appName);
+    return { deployment, previous };
+  }
+
+  /** Calls `listener` with the app's name after each deploy and stop. */
+  onDeploymentChange(listener: (appName: string) => void): void {
+    this.#listeners.add(listener);
+  }
+
+  #changed(appName: string): void {
+    for (const listener of this.#listeners) listener(appName);
+  }
+
+  /** Stops a deployed app; NOT_FOUND if it never was deployed. */
+  stop(appName: string): Deployment {
+    const deployment = this.#deployments.get(appName);
+    if (!deployment) throw new StupidModalError(Code.NOT_FOUND, `app "${appName}" is not deployed`);
+    const stopped = { ...deployment, stopped: true };
+    this.#records.saveDeployment(stopped);
+    this.#deployments.set(appName, stopped);
+    this.#changed(appName);
+    return stopped;
+  }
+
+  #byName(appName: string): AppVersion | undefined {
+    const deployment = this.#deployments.get(appName);
+    if (!deployment) return this.latest(appName);
+    if (deployment.stopped) {
+      throw new StupidModalError(
+        Code.FAILED_PRECONDITION,
+        `app "${appName}" is stopped; deploy it again to start it`,
+      );
+    }
+    return this.get(deployment.version);
   }
 
   /** The most recently registered version of an app. */
@@ -90,21 +166,7 @@ export class AppStore {
   }
 
   /** Writes a new version into a staging folder; `publish` makes it visible. */
-  async stage(request: RegisterAppRequest): Promise<StagedVersion> {
-    const dir = await Deno.makeTempDir({ dir: this.appsDir, prefix: ".staging-" });
-    try {
-      for (const file of request.files) {
-        const path = join(dir, "files", file.path);
-        await Deno.mkdir(join(path, ".."), { recursive: true });
-        await Deno.writeFile(path, file.content);
-      }
-      const imports = request.functions.map((fn) => `import ${JSON.stringify(`./files/${fn.module}`)};`);
-      const entry = [`import ${JSON.stringify(workerMain)};`, ...new Set(imports)].join("\n") + "\n";
-      await Deno.writeTextFile(join(dir, "worker.ts"), entry);
-    } catch (err) {
-      await Deno.remove(dir, { recursive: true }).catch(() => {});
-      throw err;
-    }
+  stage(request: RegisterAppRequest): Promise<StagedVersion> {
     const meta: Meta = {
       app_name: request.app_name,
       version: request.version,
@@ -112,13 +174,33 @@ export class AppStore {
       source_root: request.source_root,
       registered_at: Date.now(),
     };
+    return this.#write(meta, request.files);
+  }
+
+  async #write(meta: Meta, files: SourceFile[]): Promise<StagedVersion> {
+    const dir = await Deno.makeTempDir({ dir: this.appsDir, prefix: ".staging-" });
+    try {
+      for (const file of files) {
+        const path = join(dir, "files", file.path);
+        await Deno.mkdir(join(path, ".."), { recursive: true });
+        await Deno.writeFile(path, file.content);
+      }
+      const imports = meta.functions.map((fn) => `import ${JSON.stringify(`./files/${fn.module}`)};`);
+      const entry = [`import ${JSON.stringify(workerMain)};`, ...new Set(imports)].join("\n") + "\n";
+      await Deno.writeTextFile(join(dir, "worker.ts"), entry);
+    } catch (err) {
+      await Deno.remove(dir, { recursive: true }).catch(() => {});
+      throw err;
+    }
     return new StagedVersion(this, dir, meta);
   }
 
-  /** Moves a staged version into place, atomically, and makes it the app's latest. */
-  async publish(staged: StagedVersion): Promise<AppVersion> {
+  /** Stores a staged version, moves its folder into place and makes it the app's latest. */
+  async publish(staged: StagedVersion, files: SourceFile[]): Promise<AppVersion> {
     const dir = join(this.appsDir, staged.meta.version);
-    await Deno.writeTextFile(join(staged.dir, "meta.json"), JSON.stringify(staged.meta));
+    this.#records.addVersion(staged.meta, files);
+    await Deno.writeTextFile(join(staged.dir, "ready"), "");
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
     await Deno.rename(staged.dir, dir);
     const app = toAppVersion(dir, staged.meta);
     this.#add(app);

@@ -14,6 +14,8 @@ import { ExecutorPool, type PoolCall } from "../sandbox/executor_pool.ts";
 import { type AppVersion, requireFunction } from "./app_store.ts";
 import { type Grants, workerPermissions } from "./grants.ts";
 import { withRetries } from "./retries.ts";
+import type { AppLogs } from "./app_logs.ts";
+import { redact, type SecretEnv, type Secrets } from "./secrets.ts";
 
 /** What a call of a class names: a method, and the instance's constructor parameters (CBOR). */
 export interface ClassCall {
@@ -41,6 +43,9 @@ export interface SchedulerSettings {
   scaledownMs: number;
   /** Where one line per call goes. */
   log: (line: string) => void;
+  secrets: Secrets;
+  /** Where every call's output and line go, by app. */
+  appLogs: AppLogs;
 }
 
 /** Runs calls on executor pools. */
@@ -66,6 +71,7 @@ export class Scheduler {
     onLog: (line: ExecutorLogLine) => void,
     classCall?: ClassCall,
     onItem?: (value: Uint8Array) => void,
+    label?: string,
   ): PoolCall {
     if (this.#closed) throw new StupidModalError(Code.UNAVAILABLE, "the server is shutting down");
     const spec = requireFunction(app, functionName);
@@ -85,36 +91,72 @@ export class Scheduler {
         `arguments are ${args.byteLength} bytes, over the server's limit of ${this.#settings.maxPayloadBytes} bytes`,
       );
     }
+    const secrets = (spec.secrets ?? []).length > 0
+      ? this.#settings.secrets.envFor(functionName, spec.secrets!)
+      : undefined;
     const started = performance.now();
     const timeoutMs = spec.timeout_ms || this.#settings.defaultTimeoutMs;
+    const callId = label ?? `in-${this.#nextInput}`;
+    const appLog = (line: ExecutorLogLine, server: boolean) =>
+      this.#settings.appLogs.write({
+        time_ms: Date.now(),
+        app_name: app.name,
+        function: functionName,
+        call_id: callId,
+        stream: line.stream,
+        text: line.text,
+        server,
+      });
+    const logLine = (line: ExecutorLogLine) => {
+      const shown = secrets ? { stream: line.stream, text: redact(line.text, secrets.values) } : line;
+      appLog(shown, false);
+      onLog(shown);
+    };
     // Each attempt asks for the pool again: a pool dropped after a scale-down is made anew.
     const call = withRetries(
       spec,
       () =>
-        this.#pool(app, functionName, params).submit({
+        this.#pool(app, functionName, params, secrets).submit({
           id: this.#nextInput++,
           args,
           timeoutMs,
-          onLog,
+          onLog: logLine,
           method: spec.is_class ? classCall?.method : undefined,
           onItem,
         }),
     );
-    call.outcome.then((outcome) => this.#logCall(app, functionName, started, outcome, call.attempts()));
-    return call;
+    const outcome = call.outcome.then((outcome) => {
+      const shown = secrets ? redactOutcome(outcome, secrets.values) : outcome;
+      appLog({ stream: 0, text: this.#logCall(app, functionName, started, shown, call.attempts()) }, true);
+      return shown;
+    });
+    return { ...call, outcome, cancel: () => call.cancel(), credit: (count) => call.credit(count) };
   }
 
   /**
-   * Starts the warm minimum of each function of a newly registered version, and lets older
-   * versions of the same app shrink to nothing.
+   * Starts the warm minimum of each function of a version that now serves its app, and lets the
+   * app's other versions shrink to nothing.
    */
   prewarm(app: AppVersion): void {
     if (this.#closed) return;
-    for (const [key, pool] of this.#pools) {
-      if (this.#poolApps.get(key) === app.name && !key.startsWith(`${app.version}/`)) pool.releaseMinimum();
-    }
+    this.retire(app.name, app.version);
     for (const [name, spec] of app.functions) {
-      if ((spec.min_workers ?? 0) > 0) this.#pool(app, name).dispatch();
+      if ((spec.min_workers ?? 0) === 0) continue;
+      try {
+        const secrets = (spec.secrets ?? []).length > 0
+          ? this.#settings.secrets.envFor(name, spec.secrets!)
+          : undefined;
+        this.#pool(app, name, undefined, secrets).dispatch();
+      } catch (err) {
+        this.#settings.log(`cannot keep ${app.name}.${name} warm: ${(err as Error).message}`);
+      }
+    }
+  }
+
+  /** Lets every pool of an app, but those of `keepVersion`, shrink to nothing once idle. */
+  retire(appName: string, keepVersion = ""): void {
+    for (const [key, pool] of this.#pools) {
+      if (this.#poolApps.get(key) === appName && !key.startsWith(`${keepVersion}/`)) pool.releaseMinimum();
     }
   }
 
@@ -128,10 +170,17 @@ export class Scheduler {
   }
 
   /** One pool per app version and function, and for a class per set of constructor parameters. */
-  #pool(app: AppVersion, functionName: string, params: Uint8Array = new Uint8Array()): ExecutorPool {
+  #pool(
+    app: AppVersion,
+    functionName: string,
+    params: Uint8Array = new Uint8Array(),
+    secrets?: SecretEnv,
+  ): ExecutorPool {
     if (this.#closed) throw new StupidModalError(Code.UNAVAILABLE, "the server is shutting down");
     const paramsKey = params.byteLength > 0 ? `/${createHash("sha256").update(params).digest("hex")}` : "";
-    const key = `${app.version}/${functionName}${paramsKey}`;
+    // Executors holding a secret's old values are not reused once it changes.
+    const secretsKey = secrets ? `#${secrets.revision}` : "";
+    const key = `${app.version}/${functionName}${paramsKey}${secretsKey}`;
     let pool = this.#pools.get(key);
     if (pool) return pool;
     const settings = this.#settings;
@@ -141,6 +190,10 @@ export class Scheduler {
     for (const name of spec.permissions.env) {
       const value = Deno.env.get(name);
       if (value !== undefined) env[name] = value;
+    }
+    if (secrets) {
+      Object.assign(env, secrets.env);
+      permissions.env = [...new Set([...(permissions.env || []), ...Object.keys(secrets.env)])];
     }
     pool = new ExecutorPool(
       {
@@ -187,12 +240,29 @@ export class Scheduler {
     pool.close(failed(Code.UNAVAILABLE, "pool closed")).catch(() => {});
   }
 
-  #logCall(app: AppVersion, functionName: string, started: number, outcome: CallOutcome, attempts: number): void {
+  /** Logs one line for a finished call, and returns it. */
+  #logCall(app: AppVersion, functionName: string, started: number, outcome: CallOutcome, attempts: number): string {
     const ms = (performance.now() - started).toFixed(1);
     const tries = attempts > 1 ? ` after ${attempts} attempts` : "";
     const result = outcome.failure ? `${Code[outcome.failure.code]}: ${firstLine(outcome.failure.message)}` : "ok";
-    this.#settings.log(`call ${app.name}.${functionName} ${ms}ms${tries} ${result}`);
+    const line = `call ${app.name}.${functionName} ${ms}ms${tries} ${result}`;
+    this.#settings.log(line);
+    return line;
   }
+}
+
+/** An outcome whose error texts carry no secret value. */
+function redactOutcome(outcome: CallOutcome, values: string[]): CallOutcome {
+  if (!outcome.failure) return outcome;
+  const { failure } = outcome;
+  const remote = failure.remote
+    ? {
+      ...failure.remote,
+      message: redact(failure.remote.message, values),
+      stack: redact(failure.remote.stack, values),
+    }
+    : failure.remote;
+  return { failure: { ...failure, message: redact(failure.message, values), remote } };
 }
 
 function firstLine(text: string): string {

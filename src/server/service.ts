@@ -11,6 +11,9 @@ import { asStatus, type Callback, unary } from "./grpc_status.ts";
 import { serveSession } from "./session_stream.ts";
 import { spawnHandlers } from "./spawn_service.ts";
 import type { SpawnedCalls } from "./spawned_calls.ts";
+import type { Secrets } from "./secrets.ts";
+import type { AppLogs } from "./app_logs.ts";
+import { operatorHandlers } from "./operator_service.ts";
 
 /** What the service needs from the server. */
 export interface ServiceContext {
@@ -23,6 +26,10 @@ export interface ServiceContext {
   /** Open sessions, each by a function that flushes and ends it (used at shutdown). */
   openSessions: Set<() => void>;
   spawned: SpawnedCalls;
+  secrets: Secrets;
+  appLogs: AppLogs;
+  /** The web port, 0 when the server serves none. */
+  webPort: () => number;
 }
 
 /** Builds the handlers of the StupidModal service. */
@@ -32,6 +39,7 @@ export function stupidModalHandlers(context: ServiceContext): grpc.UntypedServic
 
   return {
     ...spawnHandlers(context),
+    ...operatorHandlers(context),
     CheckAppVersion(call: grpc.ServerUnaryCall<{ version: string }, unknown>, callback: Callback<unknown>) {
       unary(callback, () => {
         auth.check(call.metadata);
@@ -43,7 +51,8 @@ export function stupidModalHandlers(context: ServiceContext): grpc.UntypedServic
       unary(callback, async () => {
         auth.check(call.metadata);
         const app = await registerApp(call.request, store, policy, registering);
-        scheduler.prewarm(app);
+        // A deployed app's name keeps its deployed version warm, whatever else registers.
+        if (!store.deployment(app.name)) scheduler.prewarm(app);
         return { version: app.version, max_payload_bytes: policy.maxPayloadBytes };
       }, context.log);
     },

@@ -1,20 +1,15 @@
 /** The Spawn, SpawnMap, GetCall and CancelCall handlers: calls that outlive their callers. */
 import type * as grpc from "@grpc/grpc-js";
 import type { GetCallRequest, SpawnMapRequest, SpawnRequest } from "../wire/proto.ts";
-import { type AppVersion, requireFunction } from "./app_store.ts";
+import { Code, StupidModalError } from "../wire/errors.ts";
+import { requireFunction } from "./app_store.ts";
 import { asStatus, type Callback, unary } from "./grpc_status.ts";
 import type { ServiceContext } from "./service.ts";
 import type { SpawnedCall } from "./spawned_calls.ts";
 
 /** Builds the spawn handlers. */
 export function spawnHandlers(context: ServiceContext): grpc.UntypedServiceImplementation {
-  const { auth, store, scheduler, spawned, log } = context;
-
-  /** Adds one input to a spawned call; an input refused up front fails alone. */
-  const addInput = (call: SpawnedCall, app: AppVersion, functionName: string, args: Uint8Array) => {
-    const onLog = (line: { text: string }) => log(`log ${app.name}.${functionName} ${call.id}: ${line.text}`);
-    call.add(() => scheduler.submit(app, functionName, args, onLog));
-  };
+  const { auth, store, spawned, log } = context;
 
   return {
     Spawn(request: grpc.ServerUnaryCall<SpawnRequest, unknown>, callback: Callback<unknown>) {
@@ -23,8 +18,8 @@ export function spawnHandlers(context: ServiceContext): grpc.UntypedServiceImple
         const { version, app_name, function: name, args } = request.request;
         const app = store.find(version, app_name);
         requireFunction(app, name);
-        const call = spawned.create(false);
-        addInput(call, app, name, args);
+        const call = spawned.create({ appName: app.name, version: app.version, function: name }, "spawn");
+        call.add(args);
         call.closeInputs();
         return { call_id: call.id };
       }, log);
@@ -37,15 +32,15 @@ export function spawnHandlers(context: ServiceContext): grpc.UntypedServiceImple
         callback(asStatus(err, log));
         return;
       }
-      let target: { app: AppVersion; name: string } | undefined;
+      let target: ReturnType<typeof findTarget> | undefined;
       let call: SpawnedCall | undefined;
       let failed = false;
       stream.on("data", (message: SpawnMapRequest) => {
         if (failed) return;
         try {
           target ??= findTarget(message);
-          call ??= spawned.create(true);
-          for (const args of message.args) addInput(call, target.app, target.name, args);
+          call ??= spawned.create(target, "map");
+          for (const args of message.args) call.add(args);
         } catch (err) {
           failed = true;
           call?.cancel();
@@ -55,7 +50,13 @@ export function spawnHandlers(context: ServiceContext): grpc.UntypedServiceImple
       });
       stream.on("end", () => {
         if (failed) return;
-        call ??= spawned.create(true);
+        if (!target) {
+          callback(
+            asStatus(new StupidModalError(Code.INVALID_ARGUMENT, "SpawnMap got no message naming a function"), log),
+          );
+          return;
+        }
+        call ??= spawned.create(target, "map");
         call.closeInputs();
         callback(null, { call_id: call.id });
       });
@@ -85,9 +86,9 @@ export function spawnHandlers(context: ServiceContext): grpc.UntypedServiceImple
     },
   };
 
-  function findTarget(message: SpawnMapRequest): { app: AppVersion; name: string } {
+  function findTarget(message: SpawnMapRequest): { appName: string; version: string; function: string } {
     const app = store.find(message.version, message.app_name);
     requireFunction(app, message.function);
-    return { app, name: message.function };
+    return { appName: app.name, version: app.version, function: message.function };
   }
 }

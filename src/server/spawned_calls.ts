@@ -1,50 +1,75 @@
 /**
- * Spawned calls and batches, by id: they run whether or not their caller stays, and their outcomes
- * are kept for the retention period after they finish.
+ * Spawned calls and batches, by id: they run whether or not their caller stays, and their inputs
+ * and outcomes are stored, kept for the retention period after they finish. Calls that had not
+ * finished when the server stopped run again when it starts (at least once).
  */
 import { Code, StupidModalError } from "../wire/errors.ts";
 import type { OutputMessage } from "../wire/proto.ts";
 import { type CallOutcome, failed } from "../sandbox/call_outcome.ts";
 import type { PoolCall } from "../sandbox/executor_pool.ts";
+import type { CallRecords, CallRow } from "../store/call_records.ts";
+
+/** Starts one input of a call on the scheduler (throws when it is refused at once). */
+export type StartInput = (call: CallRow, args: Uint8Array) => PoolCall;
 
 /** One spawned call (one input) or batch (many). */
 export class SpawnedCall {
-  readonly id: string;
+  readonly row: CallRow;
   readonly outputs: (OutputMessage | undefined)[] = [];
   finished = 0;
-  finishedAt: number | undefined;
   #running = new Map<number, PoolCall>();
-  #waiting: { index: number; start: () => PoolCall }[] = [];
+  #waiting: { index: number; args: Uint8Array }[] = [];
   #cancelled = false;
-  #inputsClosed = false;
   #changed = Promise.withResolvers<void>();
   #maxInFlight: number;
+  #records: CallRecords;
+  #start: StartInput;
 
   /** `maxInFlight`: inputs submitted at once; the rest wait here, not in the function's queue. */
-  constructor(id: string, maxInFlight: number) {
-    this.id = id;
+  constructor(row: CallRow, maxInFlight: number, records: CallRecords, start: StartInput) {
+    this.row = row;
     this.#maxInFlight = maxInFlight;
+    this.#records = records;
+    this.#start = start;
+  }
+
+  get id(): string {
+    return this.row.id;
+  }
+
+  get finishedAt(): number | undefined {
+    return this.row.finishedAt;
   }
 
   /**
-   * Adds an input; `start` submits it (and may throw, failing just that input). A batch keeps a
+   * Adds an input, stored, then submitted (a refusal fails just that input). A batch keeps a
    * bounded number of inputs submitted at once, so a big one does not overflow the function's queue.
    */
-  add(start: () => PoolCall): void {
-    const index = this.outputs.length;
-    this.outputs.push(undefined);
-    this.#waiting.push({ index, start });
+  add(args: Uint8Array): void {
+    this.#records.addInput(this.id, this.outputs.length, args);
+    this.resume(this.outputs.length, args);
+  }
+
+  /** Takes up an input that is already stored: runs it again, or keeps its outcome. */
+  resume(index: number, args: Uint8Array, output?: OutputMessage): void {
+    this.outputs[index] = output;
+    if (output) {
+      this.finished++;
+      return;
+    }
+    this.#waiting.push({ index, args });
     this.#feed();
   }
 
   /** No more inputs will come; the call is done once those it has are. */
   closeInputs(): void {
-    this.#inputsClosed = true;
+    if (!this.row.inputsClosed) this.#records.closeInputs(this.id);
+    this.row.inputsClosed = true;
     this.#checkDone();
   }
 
   get done(): boolean {
-    return this.#inputsClosed && this.finished === this.outputs.length;
+    return this.row.inputsClosed && this.finished === this.outputs.length;
   }
 
   /** Resolves when the call is done or `timeoutMs` has passed, whichever comes first. */
@@ -69,10 +94,10 @@ export class SpawnedCall {
 
   #feed(): void {
     while (this.#running.size < this.#maxInFlight && this.#waiting.length > 0 && !this.#cancelled) {
-      const { index, start } = this.#waiting.shift()!;
+      const { index, args } = this.#waiting.shift()!;
       let call: PoolCall;
       try {
-        call = start();
+        call = this.#start(this.row, args);
       } catch (err) {
         const error = StupidModalError.from(err);
         this.#record(index, failed(error.code, error.message));
@@ -88,62 +113,141 @@ export class SpawnedCall {
 
   #record(index: number, outcome: CallOutcome): void {
     this.#running.delete(index);
-    this.outputs[index] = outcome.failure
+    const output = outcome.failure
       ? { call_id: index, failure: outcome.failure }
       : { call_id: index, value: outcome.value };
+    this.outputs[index] = output;
+    this.#records.recordOutcome(this.id, output);
     this.finished++;
     this.#checkDone();
   }
 
   #checkDone(): void {
-    if (this.done) this.finishedAt ??= Date.now();
+    if (this.done && this.row.finishedAt === undefined) {
+      this.row.finishedAt = Date.now();
+      this.#records.finish(this.id, this.row.finishedAt);
+    }
     this.#changed.resolve();
     this.#changed = Promise.withResolvers<void>();
   }
 }
 
-/** Every spawned call this server holds. */
+/** Every spawned call: those running in memory, the finished ones in the store. */
 export class SpawnedCalls {
   #calls = new Map<string, SpawnedCall>();
   #retentionMs: number;
   #maxInFlight: number;
   #sweeper: ReturnType<typeof setInterval>;
+  #records: CallRecords;
+  #start: StartInput;
+  #commit: () => void;
 
-  /** `maxQueuedInputs` is the server's per-function queue: a batch keeps half of it busy at most. */
-  constructor(retentionMs: number, maxQueuedInputs: number) {
-    this.#retentionMs = retentionMs;
-    this.#maxInFlight = Math.max(1, Math.floor(maxQueuedInputs / 2));
-    this.#sweeper = setInterval(() => this.#sweep(), Math.min(Math.max(retentionMs, 1_000), 60_000));
+  /**
+   * `maxQueuedInputs` is the server's per-function queue: a batch keeps half of it busy at most.
+   * `commit` writes the store's pending batch now.
+   */
+  constructor(
+    options: { retentionMs: number; maxQueuedInputs: number },
+    records: CallRecords,
+    start: StartInput,
+    commit: () => void,
+  ) {
+    this.#retentionMs = options.retentionMs;
+    this.#maxInFlight = Math.max(1, Math.floor(options.maxQueuedInputs / 2));
+    this.#records = records;
+    this.#start = start;
+    this.#commit = commit;
+    this.#sweeper = setInterval(() => this.#sweep(), Math.min(Math.max(this.#retentionMs, 1_000), 60_000));
   }
 
-  /** A new call; `batch` marks ids of spawnMap batches ("fm-") apart from single calls ("fc-"). */
-  create(batch: boolean): SpawnedCall {
-    const call = new SpawnedCall(`${batch ? "fm" : "fc"}-${crypto.randomUUID()}`, this.#maxInFlight);
-    this.#calls.set(call.id, call);
-    return call;
+  /** A new call of a function; its id says whether it is a batch ("fm-") or a single call ("fc-"). */
+  create(target: { appName: string; version: string; function: string }, trigger: "spawn" | "map" | "schedule") {
+    const row: CallRow = {
+      id: `${trigger === "map" ? "fm" : "fc"}-${crypto.randomUUID()}`,
+      appName: target.appName,
+      version: target.version,
+      function: target.function,
+      trigger,
+      createdAt: Date.now(),
+      inputsClosed: false,
+    };
+    this.#records.create(row);
+    return this.#hold(row);
   }
 
-  /** A held call; NOT_FOUND for an unknown id or one past its retention. */
-  get(id: string): SpawnedCall {
-    const call = this.#calls.get(id);
-    if (!call) {
-      throw new StupidModalError(
-        Code.NOT_FOUND,
-        `no spawned call ${id} (unknown, or finished over ${this.#retentionMs} ms ago)`,
-      );
+  /**
+   * Takes up the calls that had not finished when the server last stopped: inputs with an outcome
+   * keep it, the others run again. A batch whose upload was cut short gets no more inputs.
+   */
+  resume(): number {
+    const unfinished = this.#records.unfinished();
+    for (const row of unfinished) {
+      const call = this.#hold(row);
+      for (const input of this.#records.inputs(row.id)) call.resume(input.index, input.args, input.output);
+      call.closeInputs();
     }
-    return call;
+    return unfinished.length;
   }
 
-  /** Stops sweeping (at shutdown). */
+  /** A call; NOT_FOUND for an unknown id or one past its retention. */
+  get(id: string): SpawnedCall | FinishedCall {
+    const held = this.#calls.get(id);
+    if (held) return held;
+    this.#commit();
+    const row = this.#records.get(id);
+    if (row?.finishedAt !== undefined && row.finishedAt >= Date.now() - this.#retentionMs) {
+      return new FinishedCall(row, this.#records.inputs(id).map((input) => input.output!));
+    }
+    throw new StupidModalError(
+      Code.NOT_FOUND,
+      `no spawned call ${id} (unknown, or finished over ${this.#retentionMs} ms ago)`,
+    );
+  }
+
+  /** Calls, newest first, with their progress. */
+  list(appName: string, limit: number) {
+    this.#commit();
+    return this.#records.list(appName, limit);
+  }
+
+  /** At shutdown: stops sweeping, and leaves unfinished calls unfinished in the store. */
   close(): void {
     clearInterval(this.#sweeper);
+    this.#records.freeze();
+  }
+
+  #hold(row: CallRow): SpawnedCall {
+    const call = new SpawnedCall(row, this.#maxInFlight, this.#records, this.#start);
+    this.#calls.set(row.id, call);
+    return call;
   }
 
   #sweep(): void {
     const horizon = Date.now() - this.#retentionMs;
     for (const [id, call] of this.#calls) {
-      if (call.finishedAt !== undefined && call.finishedAt < horizon) this.#calls.delete(id);
+      // Finished calls are served from the store; memory holds what runs.
+      if (call.finishedAt !== undefined) this.#calls.delete(id);
     }
+    this.#records.deleteFinishedBefore(horizon);
   }
+}
+
+/** A finished call read back from the store. */
+export class FinishedCall {
+  readonly done = true;
+  readonly finished: number;
+  constructor(readonly row: CallRow, readonly outputs: OutputMessage[]) {
+    this.finished = outputs.length;
+  }
+
+  get id(): string {
+    return this.row.id;
+  }
+
+  wait(_timeoutMs: number): Promise<void> {
+    return Promise.resolve();
+  }
+
+  /** What finished stays finished. */
+  cancel(): void {}
 }

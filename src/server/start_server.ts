@@ -7,6 +7,14 @@ import { Code } from "../wire/errors.ts";
 import { packageDefinition, StupidModalService } from "../wire/proto.ts";
 import { failed } from "../sandbox/call_outcome.ts";
 import { AppStore } from "./app_store.ts";
+import { prepareVersion } from "./app_registration.ts";
+import { AppLogs } from "./app_logs.ts";
+import { Secrets } from "./secrets.ts";
+import { Database } from "../store/database.ts";
+import { AppRecords } from "../store/app_records.ts";
+import { CallRecords } from "../store/call_records.ts";
+import { LogRecords } from "../store/log_records.ts";
+import { SecretRecords } from "../store/secret_records.ts";
 import { Authenticator, serverToken } from "./auth.ts";
 import { resolveGrants } from "./grants.ts";
 import { Scheduler } from "./scheduler.ts";
@@ -58,12 +66,16 @@ export async function startServer(
     cwd,
     protectedPaths,
   );
-  const store = new AppStore(dataDir);
-  await store.load().catch((err) => {
-    throw new Error(`cannot read the data directory ${dataDir}: ${err.message}`);
+  const database = await Database.open(dataDir, (err) => log(`ERROR: the store could not write: ${err.message}`));
+  const configPath = resolve(runtimeRoot, "deno.json");
+  const store = new AppStore(dataDir, new AppRecords(database));
+  await store.load((staged) => prepareVersion(staged, configPath)).catch((err) => {
+    database.close();
+    throw new Error(`cannot load the apps of the data directory ${dataDir}: ${err.message}`);
   });
   const { token, file: tokenFile, generated } = await serverToken(config.token, dataDir);
-  const configPath = resolve(runtimeRoot, "deno.json");
+  const secrets = new Secrets(new SecretRecords(database));
+  const appLogs = new AppLogs(new LogRecords(database), () => database.commit());
   const socketDir = await executorSocketDir(dataDir);
   const scheduler = new Scheduler({
     grants,
@@ -80,16 +92,26 @@ export async function startServer(
     defaultMemoryMb: config.defaultMemoryMb,
     scaledownMs: config.scaledownMs,
     log,
+    secrets,
+    appLogs,
   });
 
-  for (const app of store.latestVersions()) scheduler.prewarm(app);
+  for (const app of store.runningDeployments()) scheduler.prewarm(app);
 
   const server = new grpc.Server({
     "grpc.max_receive_message_length": config.maxPayloadBytes + 1024 * 1024,
     "grpc.max_send_message_length": -1,
   });
   const openSessions = new Set<() => void>();
-  const spawned = new SpawnedCalls(config.retentionMs, config.maxQueuedInputs);
+  const spawned = new SpawnedCalls(
+    config,
+    new CallRecords(database),
+    (call, args) =>
+      scheduler.submit(store.find(call.version, ""), call.function, args, () => {}, {}, undefined, call.id),
+    () => database.commit(),
+  );
+  const resumed = spawned.resume();
+  if (resumed > 0) log(`resumed ${resumed} spawned calls that had not finished`);
   server.addService(
     StupidModalService,
     stupidModalHandlers({
@@ -110,6 +132,9 @@ export async function startServer(
       log,
       openSessions,
       spawned,
+      secrets,
+      appLogs,
+      webPort: () => 0,
     }),
   );
   const health = new HealthImplementation({ "": "SERVING", "stupidmodal.v1.StupidModal": "SERVING" });
@@ -135,8 +160,10 @@ export async function startServer(
       const grace = new Promise<void>((done) => timer = setTimeout(done, config.graceMs));
       await Promise.race([drained, grace]);
       clearTimeout(timer);
-      await scheduler.close(failed(Code.UNAVAILABLE, "the server is shutting down"));
       spawned.close();
+      await scheduler.close(failed(Code.UNAVAILABLE, "the server is shutting down"));
+      appLogs.close();
+      database.close();
       // Outputs of the calls just failed are written, then each session ends cleanly.
       for (const endSession of openSessions) endSession();
       await new Promise((done) => setTimeout(done, 0));
