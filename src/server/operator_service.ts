@@ -28,7 +28,10 @@ export function operatorHandlers(context: ServiceContext): grpc.UntypedServiceIm
       unary(callback, () => {
         auth.check(call.metadata);
         const { app_name, version } = call.request;
-        const app = store.find(version, "");
+        const app = store.get(version);
+        if (!app || app.name !== app_name) {
+          throw new StupidModalError(Code.NOT_FOUND, `no version ${version} of app "${app_name}" is registered`);
+        }
         for (const spec of app.functions.values()) {
           const missing = secrets.missing(spec.secrets ?? []);
           if (missing !== undefined) {
