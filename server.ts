@@ -1,10 +1,17 @@
 /**
  * `deno task server`: starts a Stupid Modal server. `--help` lists every flag.
  *
+ * Compiled (`deno task compile`), this is also the entry of the server's executors: the binary
+ * starts them as itself, `stupid-modal-server executor <init>`.
+ *
  * @module
  */
-import { helpText, parseServerArgs } from "./src/server/server_config.ts";
-import { startServer } from "./src/server/start_server.ts";
+import { executorMode, runExecutor } from "./src/sandbox/standalone.ts";
+
+if (Deno.args[0] === executorMode) await runExecutor();
+// Imported here, not statically, so that an executor does not load the server's modules.
+const { helpText, parseServerArgs } = await import("./src/server/server_config.ts");
+const { startServer } = await import("./src/server/start_server.ts");
 
 let config;
 try {

@@ -9,7 +9,8 @@ import { FrameKind, frameParts, ownsBuffer, readFrames } from "./executor_frames
 /** How long a class's exit hook may run when the executor stops. */
 const exitHookMs = 10_000;
 
-const init = JSON.parse(Deno.args[0]) as ExecutorInit;
+// The init is the last argument (a compiled server binary passes its executor mode argument first).
+const init = JSON.parse(Deno.args.at(-1)!) as ExecutorInit;
 const connection = await Deno.connect({ transport: "unix", path: init.socket });
 const output = connection.writable.getWriter();
 

@@ -9,6 +9,7 @@ import { type CallOutcome, failed } from "./call_outcome.ts";
 import { type Frame, FrameKind, frameParts, methodPayload, parseFrame, readFrames } from "./executor_frames.ts";
 import type { ExecutorInit, ExecutorLogLine } from "./executor_messages.ts";
 import { readFailureReport } from "./failure_report.ts";
+import { executorMode, standalone } from "./standalone.ts";
 
 /** Everything needed to start executors for one function of one app version. */
 export interface ExecutorSpec {
@@ -261,6 +262,8 @@ function executorArgs(spec: ExecutorSpec, socket: string): string[] {
   const { permissions } = spec.init;
   const list = (values: string[] | false) => (values ? values : []);
   const init: ExecutorInit = { ...spec.init, socket };
+  // A compiled server starts its executors as itself, with the flags it was compiled with.
+  if (standalone) return [executorMode, JSON.stringify(init)];
   const args = [
     "run",
     "--quiet",
@@ -283,7 +286,10 @@ function executorArgs(spec: ExecutorSpec, socket: string): string[] {
 /** What Deno itself needs to find its cache; nothing else of the server's environment passes. */
 function baseEnv(): Record<string, string> {
   const env: Record<string, string> = {};
-  for (const name of ["HOME", "DENO_DIR", "XDG_CACHE_HOME", "PATH"]) {
+  // A compiled executor finds the runtime's embedded files under the temporary folder, as the
+  // server does: the worker entries the server writes name them there.
+  const names = ["HOME", "DENO_DIR", "XDG_CACHE_HOME", "PATH", ...(standalone ? ["TMPDIR"] : [])];
+  for (const name of names) {
     const value = Deno.env.get(name);
     if (value !== undefined) env[name] = value;
   }

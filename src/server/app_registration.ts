@@ -11,6 +11,7 @@ import { moduleImports } from "./module_imports.ts";
 import type { FunctionSpec, RegisterAppRequest } from "../wire/proto.ts";
 import type { AppStore, AppVersion, StagedVersion } from "./app_store.ts";
 import { type Grants, workerPermissions } from "./grants.ts";
+import { standalone } from "../sandbox/standalone.ts";
 
 /** What registration checks against. */
 export interface RegistrationPolicy {
@@ -123,6 +124,14 @@ async function checkImports(
     }
     if (specifier.startsWith("npm:")) {
       const name = npmPackageName(specifier);
+      if (standalone) {
+        throw new StupidModalError(
+          Code.FAILED_PRECONDITION,
+          `${path} imports the npm package "${name}", but this server is a standalone binary, whose executors ` +
+            `load only the npm packages built into it; serve this app with a server run by \`deno\` ` +
+            `(\`deno task server\`)`,
+        );
+      }
       if (!policy.npmAllow.includes(name)) {
         throw new StupidModalError(
           Code.PERMISSION_DENIED,
@@ -198,6 +207,10 @@ function isSafePath(path: string): boolean {
  * gets a lockfile of its own (the runtime's, plus its packages), so executors start `--frozen`.
  */
 export async function prepareVersion(staged: StagedVersion, configPath: string): Promise<void> {
+  // A standalone binary's executors load the runtime and packages built into it, and the app's
+  // files from disk: there is nothing to cache (and no `deno` to cache it with, necessarily). A
+  // syntax error then surfaces when the app first loads, as FAILED_PRECONDITION.
+  if (standalone) return;
   const { dir, filesUrl } = staged;
   const sourceRoot = staged.meta.source_root;
   const lockPath = `${dir}/deno.lock`;
