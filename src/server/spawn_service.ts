@@ -13,7 +13,7 @@ export function spawnHandlers(context: ServiceContext): grpc.UntypedServiceImple
 
   return {
     Spawn(request: grpc.ServerUnaryCall<SpawnRequest, unknown>, callback: Callback<unknown>) {
-      unary(callback, () => {
+      unary(callback, async () => {
         auth.check(request.metadata);
         const { version, app_name, function: name, args } = request.request;
         const app = store.find(version, app_name);
@@ -21,6 +21,8 @@ export function spawnHandlers(context: ServiceContext): grpc.UntypedServiceImple
         const call = spawned.create({ appName: app.name, version: app.version, function: name }, "spawn");
         call.add(args);
         call.closeInputs();
+        // The id goes out once the call is on disk: a handle always outlives a crash.
+        await spawned.stored();
         return { call_id: call.id };
       }, log);
     },
@@ -58,7 +60,8 @@ export function spawnHandlers(context: ServiceContext): grpc.UntypedServiceImple
         }
         call ??= spawned.create(target, "map");
         call.closeInputs();
-        callback(null, { call_id: call.id });
+        const id = call.id;
+        spawned.stored().then(() => callback(null, { call_id: id }));
       });
       stream.on("error", () => {
         // The upload broke off: what arrived is cancelled, and the batch ends so it can be swept.
@@ -73,6 +76,8 @@ export function spawnHandlers(context: ServiceContext): grpc.UntypedServiceImple
         const call = spawned.get(request.request.call_id);
         await call.wait(Math.min(request.request.timeout_ms, 60_000));
         const done = call.done;
+        // An outcome is given out once it is on disk, so it never changes after a crash.
+        if (done) await spawned.stored();
         return { done, outputs: done ? call.outputs : [], inputs: call.outputs.length, finished: call.finished };
       }, log);
     },

@@ -4,10 +4,18 @@
  * finished when the server stopped run again when it starts (at least once).
  */
 import { Code, StupidModalError } from "../wire/errors.ts";
-import type { OutputMessage } from "../wire/proto.ts";
+import type { CallInfo, OutputMessage } from "../wire/proto.ts";
 import { type CallOutcome, failed } from "../sandbox/call_outcome.ts";
 import type { PoolCall } from "../sandbox/executor_pool.ts";
 import type { CallRecords, CallRow } from "../store/call_records.ts";
+
+/** How the calls' records reach the disk. */
+export interface StoreWrites {
+  /** Writes pending records now. */
+  commit(): void;
+  /** Resolves once the records pending now are written. */
+  committed(): Promise<void>;
+}
 
 /** Starts one input of a call on the scheduler (throws when it is refused at once). */
 export type StartInput = (call: CallRow, args: Uint8Array) => PoolCall;
@@ -140,23 +148,23 @@ export class SpawnedCalls {
   #sweeper: ReturnType<typeof setInterval>;
   #records: CallRecords;
   #start: StartInput;
-  #commit: () => void;
+  #store: StoreWrites;
 
   /**
    * `maxQueuedInputs` is the server's per-function queue: a batch keeps half of it busy at most.
-   * `commit` writes the store's pending batch now.
+   * `store` commits the records' pending writes.
    */
   constructor(
     options: { retentionMs: number; maxQueuedInputs: number },
     records: CallRecords,
     start: StartInput,
-    commit: () => void,
+    store: StoreWrites,
   ) {
     this.#retentionMs = options.retentionMs;
     this.#maxInFlight = Math.max(1, Math.floor(options.maxQueuedInputs / 2));
     this.#records = records;
     this.#start = start;
-    this.#commit = commit;
+    this.#store = store;
     this.#sweeper = setInterval(() => this.#sweep(), Math.min(Math.max(this.#retentionMs, 1_000), 60_000));
   }
 
@@ -193,7 +201,7 @@ export class SpawnedCalls {
   get(id: string): SpawnedCall | FinishedCall {
     const held = this.#calls.get(id);
     if (held) return held;
-    this.#commit();
+    this.#store.commit();
     const row = this.#records.get(id);
     if (row?.finishedAt !== undefined && row.finishedAt >= Date.now() - this.#retentionMs) {
       return new FinishedCall(row, this.#records.inputs(id).map((input) => input.output!));
@@ -204,9 +212,14 @@ export class SpawnedCalls {
     );
   }
 
+  /** Resolves once what was recorded so far is on disk: a call's id or outcome is given out after that. */
+  stored(): Promise<void> {
+    return this.#store.committed();
+  }
+
   /** Calls, newest first, with their progress. */
-  list(appName: string, limit: number) {
-    this.#commit();
+  list(appName: string, limit: number): CallInfo[] {
+    this.#store.commit();
     return this.#records.list(appName, limit);
   }
 

@@ -18,6 +18,7 @@ import { SecretRecords } from "../store/secret_records.ts";
 import { Authenticator, serverToken } from "./auth.ts";
 import { resolveGrants } from "./grants.ts";
 import { Scheduler } from "./scheduler.ts";
+import { Schedules } from "./schedules.ts";
 import { SpawnedCalls } from "./spawned_calls.ts";
 import type { ServerConfig } from "./server_config.ts";
 import { stupidModalHandlers } from "./service.ts";
@@ -56,7 +57,9 @@ export async function startServer(
   }
   const cwd = Deno.cwd();
   const dataDir = resolve(cwd, config.dataDir);
-  await Deno.mkdir(dataDir, { recursive: true, mode: 0o700 });
+  await Deno.mkdir(dataDir, { recursive: true, mode: 0o700 }).catch((err) => {
+    throw new Error(`cannot use the data directory ${dataDir}: ${err.message}`);
+  });
   const protectedPaths = [
     dataDir,
     ...["src", "server.ts", "client.ts", "mod.ts", "deno.json", "node_modules"].map((p) => resolve(runtimeRoot, p)),
@@ -108,10 +111,13 @@ export async function startServer(
     new CallRecords(database),
     (call, args) =>
       scheduler.submit(store.find(call.version, ""), call.function, args, () => {}, {}, undefined, call.id),
-    () => database.commit(),
+    database,
   );
   const resumed = spawned.resume();
   if (resumed > 0) log(`resumed ${resumed} spawned calls that had not finished`);
+  // Scheduled functions of running apps' deployed versions; follows deploys and stops.
+  const schedules = new Schedules({ store, spawned, log });
+  schedules.start();
   server.addService(
     StupidModalService,
     stupidModalHandlers({
@@ -153,6 +159,7 @@ export async function startServer(
   let stopping: Promise<void> | undefined;
   const shutdown = () =>
     stopping ??= (async () => {
+      schedules.stop();
       health.setStatus("", "NOT_SERVING");
       health.setStatus("stupidmodal.v1.StupidModal", "NOT_SERVING");
       let timer: ReturnType<typeof setTimeout> | undefined;
