@@ -12,6 +12,7 @@ import type { FunctionSpec, RegisterAppRequest } from "../wire/proto.ts";
 import type { AppStore, AppVersion, StagedVersion } from "./app_store.ts";
 import { type Grants, workerPermissions } from "./grants.ts";
 import { standalone } from "../sandbox/standalone.ts";
+import { checkSchedule } from "./schedules.ts";
 
 /** What registration checks against. */
 export interface RegistrationPolicy {
@@ -101,6 +102,7 @@ async function checkRequest(request: RegisterAppRequest, policy: RegistrationPol
     checkLimits(fn, policy);
     checkPoolAndRetries(fn, policy);
     workerPermissions(fn.name, fn.permissions, policy.grants, policy.cwd);
+    checkSchedule(fn);
   }
   for (const file of request.files) {
     await checkImports(file.path, new TextDecoder().decode(file.content), paths, policy);
