@@ -40,6 +40,11 @@ export function appFunctions(appName: string): DefinedFunction[] {
   return [...(byApp.get(appName)?.values() ?? [])];
 }
 
+/** The names of the apps that defined functions in this process, in the order they first did. */
+export function definedAppNames(): string[] {
+  return [...byApp.keys()];
+}
+
 /** Finds one function by name, whatever app defined it (an executor holds one app version). */
 export function findFunction(name: string): DefinedFunction | undefined {
   for (const functions of byApp.values()) {
