@@ -13,7 +13,8 @@ import {
 } from "./cli_args.ts";
 import { deployCommand } from "./deploy_command.ts";
 import { errorText } from "./error_text.ts";
-import { exitCodeOf, exitCodesHelp, UsageError } from "./exit_codes.ts";
+import { StupidModalError } from "../wire/errors.ts";
+import { CliError, exitCodeOf, exitCodesHelp, UsageError } from "./exit_codes.ts";
 import { logsCommand } from "./logs_command.ts";
 import { runCommand } from "./run_command.ts";
 import { secretCommands } from "./secret_command.ts";
@@ -62,7 +63,9 @@ export async function main(args: string[]): Promise<number> {
     }
     return await command.run(parsed);
   } catch (err) {
-    console.error(`error: ${errorText(err)}`);
+    // Anything but the CLI's and the server's own errors is unexpected: show where it came from.
+    const expected = err instanceof CliError || err instanceof StupidModalError || !(err instanceof Error);
+    console.error(`error: ${expected ? errorText(err) : err.stack}`);
     if (err instanceof UsageError) console.error(`\n${err.help}`);
     return exitCodeOf(err);
   }

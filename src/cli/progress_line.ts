@@ -69,11 +69,10 @@ export class ProgressLine {
     clearInterval(this.#timer);
     this.#timer = undefined;
     this.#clear();
-    const seconds = (performance.now() - this.#started) / 1000;
+    const seconds = ((performance.now() - this.#started) / 1000).toFixed(2);
+    const inputs = this.done === 1 ? "1 input" : `${this.done} inputs`;
     const failed = this.failed > 0 ? `, ${this.failed} failed` : "";
-    writeStderr(
-      `${this.#label}: ${this.done} inputs done in ${seconds.toFixed(2)} s (${this.#rate()} inputs/s)${failed}\n`,
-    );
+    writeStderr(`${this.#label}: ${inputs} done in ${seconds} s (${this.#rate()} inputs/s)${failed}\n`);
   }
 
   #text(): string {

@@ -8,6 +8,7 @@ import { StupidModalError } from "../wire/errors.ts";
 import { errorFields } from "./error_text.ts";
 import { callExitCode, CliError, ExitCode } from "./exit_codes.ts";
 import type { ProgressLine } from "./progress_line.ts";
+import { userPath } from "./user_module.ts";
 import { valueFields } from "./value_text.ts";
 
 /** The inputs of a map, read before anything runs (a file) or as they come (stdin, "-"). */
@@ -31,7 +32,7 @@ export async function mapInputs(source: string): Promise<MapInputs> {
   if (source === "-") return { total: undefined, lines: parsedLines("stdin", textLines(Deno.stdin.readable)) };
   let text: string;
   try {
-    text = await Deno.readTextFile(source);
+    text = await Deno.readTextFile(userPath(source));
   } catch (err) {
     if (err instanceof Deno.errors.NotFound) throw new CliError(ExitCode.NOT_FOUND, `no such file: ${source}`);
     throw new CliError(ExitCode.DENIED, `cannot read ${source}: ${(err as Error).message}`, { cause: err });

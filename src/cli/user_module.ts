@@ -8,7 +8,20 @@ import { appFunctions, definedAppNames, type DefinedFunction } from "../sdk/func
 import { CliError, ExitCode } from "./exit_codes.ts";
 
 /**
- * Imports a module by its path (relative to the working directory). A missing file is NOT_FOUND;
+ * A path the user typed, made absolute. `deno task` runs in the folder of `deno.json` and keeps
+ * the user's own working directory in INIT_CWD, so relative paths resolve against that.
+ *
+ * @example
+ * ```ts
+ * userPath("app/app.ts"); // "/home/me/project/app/app.ts"
+ * ```
+ */
+export function userPath(path: string): string {
+  return resolve(Deno.env.get("INIT_CWD") || Deno.cwd(), path);
+}
+
+/**
+ * Imports a module by its path (relative to the user's working directory). A missing file is NOT_FOUND;
  * an error in the module's top level is the user's code failing.
  *
  * @example
@@ -17,7 +30,7 @@ import { CliError, ExitCode } from "./exit_codes.ts";
  * ```
  */
 export async function importUserModule(path: string): Promise<void> {
-  const absolute = resolve(Deno.cwd(), path);
+  const absolute = userPath(path);
   try {
     const info = await Deno.stat(absolute);
     if (!info.isFile) throw new CliError(ExitCode.NOT_FOUND, `${path} is not a file`);
