@@ -41,13 +41,17 @@ export class Authenticator {
 
   /** Throws UNAUTHENTICATED unless the metadata carries the right token. */
   check(metadata: grpc.Metadata): void {
-    const header = metadata.get("authorization")[0];
-    const presented = typeof header === "string" && header.startsWith("Bearer ") ? header.slice(7) : undefined;
+    this.checkHeader(metadata.get("authorization")[0], "metadata `authorization: Bearer <token>`");
+  }
+
+  /**
+   * Throws UNAUTHENTICATED unless an `Authorization` value (an HTTP header's, or null when there
+   * is none) is `Bearer <token>` with the right token; `expected` says where the token goes.
+   */
+  checkHeader(header: unknown, expected = "header `Authorization: Bearer <token>`"): void {
+    const presented = typeof header === "string" && /^bearer /i.test(header) ? header.slice(7) : undefined;
     if (presented === undefined) {
-      throw new StupidModalError(
-        Code.UNAUTHENTICATED,
-        "missing bearer token (metadata `authorization: Bearer <token>`)",
-      );
+      throw new StupidModalError(Code.UNAUTHENTICATED, `missing bearer token (${expected})`);
     }
     if (!timingSafeEqual(digest(presented), this.#digest)) {
       throw new StupidModalError(Code.UNAUTHENTICATED, "wrong token");

@@ -5,6 +5,8 @@ import { parseArgs } from "node:util";
 export interface ServerConfig {
   host: string;
   port: number;
+  /** The web endpoints' HTTP port on the same host, 0 for any free one; unset serves none. */
+  webPort?: number;
   dataDir: string;
   /** The bearer token; from STUPID_MODAL_TOKEN, or generated when unset. */
   token?: string;
@@ -36,6 +38,8 @@ Usage: deno task server [flags]
 Listening
   --host HOST                  address to listen on (default 127.0.0.1)
   --port PORT                  port, 0 for any free one (default 50051)
+  --web-port PORT|off          HTTP port of web endpoints on the same host, 0 for any free one (printed at
+                               start); off serves none (default 0)
   --insecure                   allow a non-loopback --host without TLS (plaintext; not yet supported otherwise)
 
 Data and authentication
@@ -78,6 +82,7 @@ export function parseServerArgs(args: string[], env: { token?: string } = {}): S
     options: {
       host: { type: "string", default: "127.0.0.1" },
       port: { type: "string", default: "50051" },
+      "web-port": { type: "string", default: "0" },
       "data-dir": { type: "string", default: ".stupid-modal" },
       "grant-read": { type: "string", multiple: true, default: [] },
       "grant-write": { type: "string", multiple: true, default: [] },
@@ -112,6 +117,7 @@ export function parseServerArgs(args: string[], env: { token?: string } = {}): S
   return {
     host: values.host,
     port: number("port", 0),
+    webPort: values["web-port"] === "off" ? undefined : number("web-port", 0),
     dataDir: values["data-dir"],
     token: env.token || undefined,
     grantRead: list(values["grant-read"]),

@@ -22,6 +22,7 @@ import { Schedules } from "./schedules.ts";
 import { SpawnedCalls } from "./spawned_calls.ts";
 import type { ServerConfig } from "./server_config.ts";
 import { stupidModalHandlers } from "./service.ts";
+import { startWebServer, type WebServer } from "./web_server.ts";
 
 /** A started server. */
 export interface RunningServer {
@@ -32,6 +33,8 @@ export interface RunningServer {
   tokenFile?: string;
   /** True when this start generated the token. */
   tokenGenerated: boolean;
+  /** The web endpoints' base URL (`http://127.0.0.1:8080`); unset with `--web-port off`. */
+  webUrl?: string;
   /** Stops accepting, lets in-flight calls finish within the grace period, stops every executor. */
   shutdown(): Promise<void>;
 }
@@ -140,7 +143,7 @@ export async function startServer(
       spawned,
       secrets,
       appLogs,
-      webPort: () => 0,
+      webPort: () => web?.port ?? 0,
     }),
   );
   const health = new HealthImplementation({ "": "SERVING", "stupidmodal.v1.StupidModal": "SERVING" });
@@ -156,6 +159,8 @@ export async function startServer(
     )
   );
 
+  // Web endpoints (started below, on the same host): closed first, answered before the end.
+  let web: WebServer | undefined;
   let stopping: Promise<void> | undefined;
   const shutdown = () =>
     stopping ??= (async () => {
@@ -163,12 +168,14 @@ export async function startServer(
       health.setStatus("", "NOT_SERVING");
       health.setStatus("stupidmodal.v1.StupidModal", "NOT_SERVING");
       let timer: ReturnType<typeof setTimeout> | undefined;
+      const webClosed = web?.close();
       const drained = new Promise<void>((done) => server.tryShutdown(() => done()));
       const grace = new Promise<void>((done) => timer = setTimeout(done, config.graceMs));
-      await Promise.race([drained, grace]);
+      await Promise.race([Promise.all([drained, webClosed]), grace]);
       clearTimeout(timer);
       spawned.close();
       await scheduler.close(failed(Code.UNAVAILABLE, "the server is shutting down"));
+      await webClosed;
       appLogs.close();
       database.close();
       // Outputs of the calls just failed are written, then each session ends cleanly.
@@ -177,12 +184,30 @@ export async function startServer(
       server.forceShutdown();
     })();
 
+  if (config.webPort !== undefined) {
+    try {
+      web = startWebServer({
+        hostname: config.host.replace(/^\[(.*)\]$/, "$1"),
+        port: config.webPort,
+        auth: new Authenticator(token),
+        store,
+        scheduler,
+        maxPayloadBytes: config.maxPayloadBytes,
+        log,
+      });
+    } catch (err) {
+      await shutdown();
+      throw new Error(`cannot serve web endpoints on ${host}:${config.webPort}: ${(err as Error).message}`);
+    }
+  }
+
   return {
     address: `${host}:${port}`,
     port,
     token,
     tokenFile,
     tokenGenerated: generated ?? false,
+    webUrl: web?.url,
     shutdown,
   };
 }
