@@ -261,14 +261,19 @@ Deno.test("web endpoints serve a deployed app's web functions over HTTP, JSON in
       });
     });
 
-    await t.step("generators and classes are refused with a 501", async () => {
-      const generator = await post("tokens", "[3]");
-      equal(generator.status, 501);
-      equal(generator.json.error.code, "UNIMPLEMENTED");
-      match(generator.json.error.message, /^shop\.tokens is a generator: .*remoteGen/);
-      const cls = await post("Counter", "[]");
-      equal(cls.status, 501);
-      match(cls.json.error.message, /^shop\.Counter is a class: /);
+    await t.step("a generator marked web is refused at registration, naming it", async () => {
+      const refused = await new Deno.Command(Deno.execPath(), {
+        args: ["run", "-A", deployApp, "tests/fixtures/web_generator_app.ts"],
+        cwd: repoRoot,
+        env: { STUPID_MODAL_SERVER: server.address, STUPID_MODAL_TOKEN: server.token },
+        stdout: "null",
+        stderr: "piped",
+      }).output();
+      equal(refused.code, 1);
+      match(
+        new TextDecoder().decode(refused.stderr),
+        /function "tokens" is a generator; only plain functions can be web endpoints/,
+      );
     });
 
     await t.step("a body over --max-payload-mb is a 413, by its Content-Length or while it streams", async () => {

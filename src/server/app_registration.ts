@@ -103,6 +103,7 @@ async function checkRequest(request: RegisterAppRequest, policy: RegistrationPol
     checkPoolAndRetries(fn, policy);
     workerPermissions(fn.name, fn.permissions, policy.grants, policy.cwd);
     checkSchedule(fn);
+    checkWebEndpoint(fn);
   }
   for (const file of request.files) {
     await checkImports(file.path, new TextDecoder().decode(file.content), paths, policy);
@@ -147,6 +148,19 @@ async function checkImports(
       `${path} imports "${specifier}": a function may import local modules, npm: packages the server ` +
         `allows, node: built-ins and "stupid-modal"`,
     );
+  }
+}
+
+/** A web endpoint answers once with JSON: a plain function, by POST or GET. */
+function checkWebEndpoint(fn: FunctionSpec): void {
+  if (!fn.web) return;
+  if (fn.is_class || fn.is_generator) {
+    throw invalid(
+      `function "${fn.name}" is a ${fn.is_class ? "class" : "generator"}; only plain functions can be web endpoints`,
+    );
+  }
+  if (!["", "POST", "GET"].includes(fn.web.method)) {
+    throw invalid(`function "${fn.name}" has web method "${fn.web.method}"; it must be POST or GET`);
   }
 }
 

@@ -26,6 +26,8 @@ export interface TestServer {
 /** The permissions `deno task server` runs with. */
 export const serverPermissions = [
   "--no-prompt",
+  // Deno.serve's request.signal then aborts only when a web client hangs up, without a warning.
+  "--unstable-no-legacy-abort",
   "--allow-read",
   "--allow-write",
   "--allow-net",
