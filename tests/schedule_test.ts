@@ -10,28 +10,10 @@ import { Code, type StupidModalError } from "../mod.ts";
 import type { AppVersion } from "../src/server/app_store.ts";
 import { type ScheduledRun, Schedules } from "../src/server/schedules.ts";
 import type { CallInfo, FunctionSpec } from "../src/wire/proto.ts";
-import { startTestServer, type TestServer, useServer } from "./helpers/test_server.ts";
+import { deployFixture } from "./helpers/deploy.ts";
+import { startTestServer, useServer } from "./helpers/test_server.ts";
 
-const repoRoot = new URL("../", import.meta.url).pathname;
-const deployApp = new URL("./fixtures/deploy_app.ts", import.meta.url).pathname;
 const fixture = (name: string) => new URL(`./fixtures/${name}`, import.meta.url).pathname;
-
-/** Deploys the `app` a module exports, from a separate caller process as a user would. */
-async function deploy(server: TestServer, module: string): Promise<void> {
-  const output = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "--no-prompt", "--allow-net=127.0.0.1", "--allow-read", "--allow-env", deployApp, module],
-    cwd: repoRoot,
-    env: { STUPID_MODAL_SERVER: server.address, STUPID_MODAL_TOKEN: server.token, NO_COLOR: "1" },
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const decoder = new TextDecoder();
-  equal(
-    output.code,
-    0,
-    `deploying ${module} failed:\n${decoder.decode(output.stdout)}${decoder.decode(output.stderr)}`,
-  );
-}
 
 /** The scheduled runs of one function, oldest first. */
 async function runs(client: Client, appName: string, functionName: string): Promise<CallInfo[]> {
@@ -107,8 +89,8 @@ Deno.test("schedules on a real server", async (t) => {
     });
 
     await t.step("deployed functions run on their period: in the history, the logs and the server log", async () => {
-      await deploy(server, fixture("schedule_fence_app.ts"));
-      await deploy(server, fixture("schedule_app.ts"));
+      await deployFixture(server, fixture("schedule_fence_app.ts"));
+      await deployFixture(server, fixture("schedule_app.ts"));
       const ticks = await until(
         "tick succeeded 3 times",
         () => runs(client, "schedule-demo", "tick"),
@@ -148,7 +130,7 @@ Deno.test("schedules on a real server", async (t) => {
     });
 
     await t.step("a redeploy without the schedules ends them", async () => {
-      await deploy(server, fixture("schedule_app_v2.ts"));
+      await deployFixture(server, fixture("schedule_app_v2.ts"));
       const ticks = await count("schedule-demo", "tick");
       const booms = await count("schedule-demo", "boom");
       await fence(4);
@@ -158,7 +140,7 @@ Deno.test("schedules on a real server", async (t) => {
     });
 
     await t.step("deployed again, then after a restart with the same data directory, schedules resume", async () => {
-      await deploy(server, fixture("schedule_app.ts"));
+      await deployFixture(server, fixture("schedule_app.ts"));
       const before = await count("schedule-demo", "tick");
       await until("tick runs again", () => count("schedule-demo", "tick"), (n) => n >= before + 2);
       await restart();
