@@ -32,6 +32,19 @@ export interface PoolInput {
   onItem?: (value: Uint8Array) => void;
   timeoutMs: number;
   onLog: (line: ExecutorLogLine) => void;
+  /** Hears when the input reaches an executor (each attempt), with the executor's pid. */
+  onStart?: (pid: number) => void;
+}
+
+/** One executor as the operator sees it. */
+export interface ExecutorInfo {
+  pid: number;
+  state: "starting" | "idle" | "busy" | "stopping";
+  /** Inputs running on it now. */
+  load: number;
+  /** Inputs it has run. */
+  served: number;
+  startedAt: number;
 }
 
 /** A submitted input: its outcome, and a way to cancel it. */
@@ -132,6 +145,23 @@ export class ExecutorPool implements Evictable {
     for (const executor of this.#ready) if (executor.load === 0) this.#armScaledown(executor);
   }
 
+  /** Its executors, for the operator's eyes. */
+  describe(): ExecutorInfo[] {
+    return [...this.#live].map((executor) => ({
+      pid: executor.pid,
+      state: !executor.usable
+        ? "stopping"
+        : !this.#ready.includes(executor)
+        ? "starting"
+        : executor.load > 0
+        ? "busy"
+        : "idle",
+      load: executor.load,
+      served: executor.served,
+      startedAt: executor.startedAt,
+    }));
+  }
+
   hasWaiting(): boolean {
     return this.#blocked && this.#queue.length > 0 && !this.#closed;
   }
@@ -207,6 +237,7 @@ export class ExecutorPool implements Evictable {
     clearTimeout(this.#idleTimers.get(executor));
     this.#idleTimers.delete(executor);
     input.executor = executor;
+    input.onStart?.(executor.pid);
     const timer = input.timer = setTimeout(() => {
       this.#retire(executor);
       executor.kill(failed(Code.DEADLINE_EXCEEDED, `the call exceeded its timeout of ${input.timeoutMs} ms`), input.id);

@@ -45,6 +45,9 @@ interface RunningInput {
 /** One live executor process. */
 export class ExecutorProcess {
   readonly pid: number;
+  readonly startedAt: number = Date.now();
+  /** Inputs it was given. */
+  served = 0;
   /** Resolves with the exit status once the process is gone. */
   readonly exited: Promise<Deno.CommandStatus>;
   #child: Deno.ChildProcess;
@@ -111,6 +114,7 @@ export class ExecutorProcess {
     method?: string,
     onItem?: (value: Uint8Array) => void,
   ): Promise<CallOutcome> {
+    this.served++;
     return new Promise((settle) => {
       this.#running.set(id, { id, onLog, onItem, settle });
       const parts = !method

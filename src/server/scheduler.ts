@@ -10,7 +10,8 @@ import { Code, StupidModalError } from "../wire/errors.ts";
 import { type CallOutcome, failed } from "../sandbox/call_outcome.ts";
 import { ExecutorBudget } from "../sandbox/executor_budget.ts";
 import type { ExecutorLogLine } from "../sandbox/executor_messages.ts";
-import { ExecutorPool, type PoolCall } from "../sandbox/executor_pool.ts";
+import { type ExecutorInfo, ExecutorPool, type PoolCall } from "../sandbox/executor_pool.ts";
+import type { CallMonitor, CallTrigger } from "./call_monitor.ts";
 import { type AppVersion, requireFunction } from "./app_store.ts";
 import { type Grants, workerPermissions } from "./grants.ts";
 import { withRetries } from "./retries.ts";
@@ -21,6 +22,22 @@ import { redact, type SecretEnv, type Secrets } from "./secrets.ts";
 export interface ClassCall {
   method?: string;
   params?: Uint8Array;
+}
+
+/** How a call came in, and where its output goes. */
+export interface SubmitOptions {
+  /** Receives the function's log lines (secrets blotted out). */
+  onLog?: (line: ExecutorLogLine) => void;
+  /** For a class: the method and the instance's parameters. */
+  classCall?: ClassCall;
+  /** For a generator: receives each yielded value (CBOR). */
+  onItem?: (value: Uint8Array) => void;
+  /** The call's id in logs and the call monitor ("fc-…", "web-…"); by default "in-<number>". */
+  label?: string;
+  /** What started the call. */
+  trigger?: CallTrigger;
+  /** The name of the token the caller presented. */
+  caller?: string;
 }
 
 /** Server-wide execution settings. */
@@ -46,6 +63,15 @@ export interface SchedulerSettings {
   secrets: Secrets;
   /** Where every call's output and line go, by app. */
   appLogs: AppLogs;
+  /** Sees each call queued, running and finished. */
+  monitor: CallMonitor;
+}
+
+/** One executor, with the function it serves. */
+export interface ExecutorEntry extends ExecutorInfo {
+  appName: string;
+  version: string;
+  functionName: string;
 }
 
 /** Runs calls on executor pools. */
@@ -64,15 +90,8 @@ export class Scheduler {
   }
 
   /** Submits one call; throws NOT_FOUND for an unknown function. */
-  submit(
-    app: AppVersion,
-    functionName: string,
-    args: Uint8Array,
-    onLog: (line: ExecutorLogLine) => void,
-    classCall?: ClassCall,
-    onItem?: (value: Uint8Array) => void,
-    label?: string,
-  ): PoolCall {
+  submit(app: AppVersion, functionName: string, args: Uint8Array, options: SubmitOptions = {}): PoolCall {
+    const { onLog = () => {}, classCall, onItem, label } = options;
     if (this.#closed) throw new StupidModalError(Code.UNAVAILABLE, "the server is shutting down");
     const spec = requireFunction(app, functionName);
     if (spec.is_class && !classCall?.method) {
@@ -97,6 +116,16 @@ export class Scheduler {
     const started = performance.now();
     const timeoutMs = spec.timeout_ms || this.#settings.defaultTimeoutMs;
     const callId = label ?? `in-${this.#nextInput}`;
+    const monitor = this.#settings.monitor;
+    const watched = monitor.queued({
+      id: callId,
+      appName: app.name,
+      version: app.version,
+      functionName,
+      trigger: options.trigger ?? "session",
+      caller: options.caller ?? "",
+      argsBytes: args.byteLength,
+    });
     const appLog = (line: ExecutorLogLine, server: boolean) =>
       this.#settings.appLogs.write({
         time_ms: Date.now(),
@@ -123,11 +152,13 @@ export class Scheduler {
           onLog: logLine,
           method: spec.is_class ? classCall?.method : undefined,
           onItem,
+          onStart: (pid) => monitor.running(watched, pid),
         }),
     );
     const outcome = call.outcome.then((outcome) => {
       const shown = secrets ? redactOutcome(outcome, secrets.values) : outcome;
       appLog({ stream: 0, text: this.#logCall(app, functionName, started, shown, call.attempts()) }, true);
+      monitor.finished(watched, shown, call.attempts());
       return shown;
     });
     return { ...call, outcome, cancel: () => call.cancel(), credit: (count) => call.credit(count) };
@@ -158,6 +189,17 @@ export class Scheduler {
     for (const [key, pool] of this.#pools) {
       if (this.#poolApps.get(key) === appName && !key.startsWith(`${keepVersion}/`)) pool.releaseMinimum();
     }
+  }
+
+  /** Every executor of every pool, for the operator's eyes. */
+  executors(): ExecutorEntry[] {
+    const entries: ExecutorEntry[] = [];
+    for (const [key, pool] of this.#pools) {
+      const [version, functionName] = key.split(/[/#]/);
+      const appName = this.#poolApps.get(key)!;
+      for (const executor of pool.describe()) entries.push({ ...executor, appName, version, functionName });
+    }
+    return entries;
   }
 
   /** Stops every pool: waiting and running calls get `reason`, executors are killed. */

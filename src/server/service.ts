@@ -13,6 +13,7 @@ import { spawnHandlers } from "./spawn_service.ts";
 import type { SpawnedCalls } from "./spawned_calls.ts";
 import type { Secrets } from "./secrets.ts";
 import type { AppLogs } from "./app_logs.ts";
+import type { CallMonitor } from "./call_monitor.ts";
 import { operatorHandlers } from "./operator_service.ts";
 
 /** What the service needs from the server. */
@@ -28,6 +29,8 @@ export interface ServiceContext {
   spawned: SpawnedCalls;
   secrets: Secrets;
   appLogs: AppLogs;
+  /** Every call queued, running and recently finished. */
+  monitor: CallMonitor;
   /** The web port, 0 when the server serves none. */
   webPort: () => number;
 }
@@ -71,7 +74,7 @@ export function stupidModalHandlers(context: ServiceContext): grpc.UntypedServic
         if (requireFunction(app, name).is_generator) {
           throw new StupidModalError(Code.INVALID_ARGUMENT, `${name} is a generator: call it on the Session stream`);
         }
-        running = scheduler.submit(app, name, args, () => {}, call.request);
+        running = scheduler.submit(app, name, args, { classCall: call.request, trigger: "invoke" });
         if (cancelled) running.cancel();
         const outcome = await running.outcome;
         if (outcome.failure && !outcome.failure.remote) {

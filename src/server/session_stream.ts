@@ -45,7 +45,7 @@ export function serveSession(
       const onLog = (line: { stream: LogStream; text: string }) =>
         writer.log({ call_id: callId, stream: line.stream, text: line.text });
       const onItem = (value: Uint8Array) => writer.item({ call_id: callId, value });
-      const poolCall = scheduler.submit(app, message.function, message.args, onLog, message, onItem);
+      const poolCall = scheduler.submit(app, message.function, message.args, { onLog, classCall: message, onItem });
       running.set(callId, poolCall);
       poolCall.outcome.then((outcome) => settle(callId, outcome));
     } catch (err) {

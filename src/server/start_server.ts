@@ -9,6 +9,7 @@ import { failed } from "../sandbox/call_outcome.ts";
 import { AppStore } from "./app_store.ts";
 import { prepareVersion } from "./app_registration.ts";
 import { AppLogs } from "./app_logs.ts";
+import { CallMonitor, type CallTrigger } from "./call_monitor.ts";
 import { Secrets } from "./secrets.ts";
 import { Database } from "../store/database.ts";
 import { AppRecords } from "../store/app_records.ts";
@@ -81,6 +82,7 @@ export async function startServer(
   });
   const { token, file: tokenFile, generated } = await serverToken(config.token, dataDir);
   const secrets = new Secrets(new SecretRecords(database));
+  const monitor = new CallMonitor();
   const appLogs = new AppLogs(new LogRecords(database), () => database.commit());
   const socketDir = await executorSocketDir(dataDir);
   const scheduler = new Scheduler({
@@ -100,6 +102,7 @@ export async function startServer(
     log,
     secrets,
     appLogs,
+    monitor,
   });
 
   for (const app of store.runningDeployments()) scheduler.prewarm(app);
@@ -113,7 +116,10 @@ export async function startServer(
     config,
     new CallRecords(database),
     (call, args) =>
-      scheduler.submit(store.find(call.version, ""), call.function, args, () => {}, {}, undefined, call.id),
+      scheduler.submit(store.find(call.version, ""), call.function, args, {
+        label: call.id,
+        trigger: call.trigger as CallTrigger,
+      }),
     database,
   );
   const resumed = spawned.resume();
@@ -143,6 +149,7 @@ export async function startServer(
       spawned,
       secrets,
       appLogs,
+      monitor,
       webPort: () => web?.port ?? 0,
     }),
   );

@@ -66,7 +66,7 @@ export function webEndpointHandler(context: WebEndpointContext): RouteHandler {
       );
     }
     const callId = `web-${crypto.randomUUID()}`;
-    const running = scheduler.submit(app, spec.name, encoded, () => {}, undefined, undefined, callId);
+    const running = scheduler.submit(app, spec.name, encoded, { label: callId, trigger: "web" });
     // Deno.serve also aborts the signal after a response is sent; by then the listener is gone.
     const hangUp = () => running.cancel();
     request.signal.addEventListener("abort", hangUp);
