@@ -11,13 +11,16 @@ import { Code, StupidModalError } from "./src/wire/errors.ts";
 import {
   type AppLogEntry,
   type AppLogsRequest,
+  type AuditEntry,
   type CallInfo,
   type DeployResponse,
   type GetCallResponse,
   type ListAppsResponse,
   type RegisterAppRequest,
+  type Scope,
   type SecretInfo,
   StupidModalClient,
+  type TokenInfo,
 } from "./src/wire/proto.ts";
 import { assertTransferable } from "./src/wire/transferable.ts";
 import { type ConnectionOptions, type ConnectionSettings, connectionSettings } from "./src/sdk/connection_settings.ts";
@@ -289,6 +292,36 @@ export class Client {
   /** Deletes a named secret. */
   async deleteSecret(name: string): Promise<void> {
     await this.#unary("DeleteSecret", { name });
+  }
+
+  /** Creates a named token; resolves with the token, which the server does not keep. */
+  async createToken(
+    name: string,
+    scopes: Scope[],
+    limits: { maxConcurrentCalls?: number; maxQueuedInputs?: number } = {},
+  ): Promise<string> {
+    const request = {
+      name,
+      scopes,
+      max_concurrent_calls: limits.maxConcurrentCalls ?? 0,
+      max_queued_inputs: limits.maxQueuedInputs ?? 0,
+    };
+    return (await this.#unary<{ token: string }>("CreateToken", request)).token;
+  }
+
+  /** The named tokens, never their secrets. */
+  async listTokens(): Promise<TokenInfo[]> {
+    return (await this.#unary<{ tokens: TokenInfo[] }>("ListTokens", {})).tokens;
+  }
+
+  /** Revokes a named token at once. */
+  async revokeToken(name: string): Promise<void> {
+    await this.#unary("RevokeToken", { name });
+  }
+
+  /** The audit log, newest first; of one token's actions when `token` is given. */
+  async listAudit(limit = 0, token = ""): Promise<AuditEntry[]> {
+    return (await this.#unary<{ entries: AuditEntry[] }>("ListAudit", { limit, token })).entries;
   }
 
   /** Closes the session and the channel; outstanding calls fail with CANCELLED. */

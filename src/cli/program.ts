@@ -18,6 +18,7 @@ import { CliError, exitCodeOf, exitCodesHelp, UsageError } from "./exit_codes.ts
 import { logsCommand } from "./logs_command.ts";
 import { runCommand } from "./run_command.ts";
 import { secretCommands } from "./secret_command.ts";
+import { tokenCommands } from "./token_command.ts";
 
 /** Every command, in the order the help lists them. */
 const commands: CommandSpec[] = [
@@ -27,6 +28,7 @@ const commands: CommandSpec[] = [
   logsCommand,
   ...callsCommands,
   ...secretCommands,
+  ...tokenCommands,
 ];
 
 /** The program's help. */

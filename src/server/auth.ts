@@ -1,8 +1,11 @@
-/** Bearer-token authentication: the token's source, and a constant-time check of each call. */
+/** Bearer-token authentication: the server's own token, named tokens with scopes and limits, and the check of each call. */
 import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
 import { join } from "node:path";
 import type * as grpc from "@grpc/grpc-js";
 import { Code, StupidModalError } from "../wire/errors.ts";
+import { isAppName } from "../wire/names.ts";
+import type { Scope, TokenInfo } from "../wire/proto.ts";
+import type { TokenRecords, TokenRow } from "../store/token_records.ts";
 
 /** The server's token and where it came from. */
 export interface ServerToken {
@@ -31,31 +34,119 @@ export async function serverToken(given: string | undefined, dataDir: string): P
   return { token, file, generated: true };
 }
 
-/** Checks call metadata for `authorization: Bearer <token>`, in constant time. */
-export class Authenticator {
-  #digest: Buffer;
+/** Who presented a token, what it may do, and its limits. */
+export interface Identity {
+  /** The token's name; "root" for the server's own token. */
+  name: string;
+  scopes: Scope[];
+  /** Calls in flight at once; 0 = no limit. */
+  maxConcurrent: number;
+  /** Unfinished spawned inputs; 0 = no limit. */
+  maxQueued: number;
+}
 
-  constructor(token: string) {
-    this.#digest = digest(token);
+/** The server's own token: every scope, no limits. */
+export const rootIdentity: Identity = { name: "root", scopes: ["admin", "invoke"], maxConcurrent: 0, maxQueued: 0 };
+
+const scopes: Scope[] = ["admin", "invoke"];
+
+/**
+ * Checks `authorization: Bearer <token>` against the server's own token (in constant time) and
+ * the named tokens (by the SHA-256 of what was presented: a lookup of a digest of a 256-bit secret
+ * tells an attacker nothing usable), then the scope the RPC needs.
+ */
+export class Authenticator {
+  #root: Buffer;
+  #records: TokenRecords;
+  #byDigest = new Map<string, TokenRow>();
+
+  constructor(token: string, records: TokenRecords) {
+    this.#root = digest(token);
+    this.#records = records;
+    for (const row of records.all()) this.#byDigest.set(row.digest, row);
   }
 
-  /** Throws UNAUTHENTICATED unless the metadata carries the right token. */
-  check(metadata: grpc.Metadata): void {
-    this.checkHeader(metadata.get("authorization")[0], "metadata `authorization: Bearer <token>`");
+  /** The caller's identity; UNAUTHENTICATED without a valid token, PERMISSION_DENIED without `scope`. */
+  check(metadata: grpc.Metadata, scope: Scope): Identity {
+    return this.checkHeader(metadata.get("authorization")[0], scope, "metadata `authorization: Bearer <token>`");
   }
 
   /**
-   * Throws UNAUTHENTICATED unless an `Authorization` value (an HTTP header's, or null when there
-   * is none) is `Bearer <token>` with the right token; `expected` says where the token goes.
+   * Like `check`, for an `Authorization` value (an HTTP header's, or null when there is none);
+   * `expected` says where the token goes.
    */
-  checkHeader(header: unknown, expected = "header `Authorization: Bearer <token>`"): void {
-    const presented = typeof header === "string" && /^bearer /i.test(header) ? header.slice(7) : undefined;
-    if (presented === undefined) {
+  checkHeader(header: unknown, scope: Scope, expected = "header `Authorization: Bearer <token>`"): Identity {
+    const identity = this.identify(header, expected);
+    if (!identity.scopes.includes(scope)) {
+      throw new StupidModalError(
+        Code.PERMISSION_DENIED,
+        `the token "${identity.name}" has the scopes [${identity.scopes.join(", ")}]; this needs "${scope}"`,
+      );
+    }
+    return identity;
+  }
+
+  /** Who an `Authorization` value stands for, whatever its scopes; UNAUTHENTICATED if nobody. */
+  identify(header: unknown, expected = "header `Authorization: Bearer <token>`"): Identity {
+    const presented = typeof header === "string" && /^bearer /i.test(header) ? header.slice(7).trim() : undefined;
+    if (presented === undefined || presented === "") {
       throw new StupidModalError(Code.UNAUTHENTICATED, `missing bearer token (${expected})`);
     }
-    if (!timingSafeEqual(digest(presented), this.#digest)) {
-      throw new StupidModalError(Code.UNAUTHENTICATED, "wrong token");
+    const presentedDigest = digest(presented);
+    if (timingSafeEqual(presentedDigest, this.#root)) return rootIdentity;
+    const row = this.#byDigest.get(presentedDigest.toString("hex"));
+    if (!row) throw new StupidModalError(Code.UNAUTHENTICATED, "wrong token");
+    return { name: row.name, scopes: row.scopes, maxConcurrent: row.maxConcurrent, maxQueued: row.maxQueued };
+  }
+
+  /** Creates a named token and returns it; only its digest is kept. */
+  create(request: { name: string; scopes: string[]; maxConcurrent: number; maxQueued: number }): string {
+    const { name } = request;
+    if (!isAppName(name) || name === "root" || name === "schedule") {
+      throw new StupidModalError(
+        Code.INVALID_ARGUMENT,
+        `token name "${name}" must be 1–63 letters, digits, ".", "_" or "-", and not "root" or "schedule"`,
+      );
     }
+    const unknown = request.scopes.find((scope) => !scopes.includes(scope as Scope));
+    if (unknown !== undefined || request.scopes.length === 0) {
+      throw new StupidModalError(
+        Code.INVALID_ARGUMENT,
+        `a token needs one or more scopes of ${scopes.join(", ")}${unknown !== undefined ? `, not "${unknown}"` : ""}`,
+      );
+    }
+    if ([...this.#byDigest.values()].some((row) => row.name === name)) {
+      throw new StupidModalError(Code.ALREADY_EXISTS, `a token named "${name}" exists; revoke it first`);
+    }
+    const token = `smt_${randomBytes(32).toString("base64url")}`;
+    const row: TokenRow = {
+      name,
+      digest: digest(token).toString("hex"),
+      scopes: [...new Set(request.scopes as Scope[])],
+      createdAt: Date.now(),
+      maxConcurrent: request.maxConcurrent,
+      maxQueued: request.maxQueued,
+    };
+    this.#records.add(row);
+    this.#byDigest.set(row.digest, row);
+    return token;
+  }
+
+  /** The named tokens, without their digests. */
+  list(): TokenInfo[] {
+    return [...this.#byDigest.values()].sort((a, b) => a.name < b.name ? -1 : 1).map((row) => ({
+      name: row.name,
+      scopes: row.scopes,
+      created_at_ms: row.createdAt,
+      max_concurrent_calls: row.maxConcurrent,
+      max_queued_inputs: row.maxQueued,
+    }));
+  }
+
+  /** Revokes a named token at once. */
+  revoke(name: string): void {
+    if (!this.#records.delete(name)) throw new StupidModalError(Code.NOT_FOUND, `no token named "${name}"`);
+    for (const [key, row] of this.#byDigest) if (row.name === name) this.#byDigest.delete(key);
   }
 }
 

@@ -26,7 +26,7 @@ export function operatorHandlers(context: ServiceContext): grpc.UntypedServiceIm
   return {
     Deploy(call: grpc.ServerUnaryCall<{ app_name: string; version: string }, unknown>, callback: Callback<unknown>) {
       unary(callback, () => {
-        auth.check(call.metadata);
+        const who = auth.check(call.metadata, "admin");
         const { app_name, version } = call.request;
         const app = store.get(version);
         if (!app || app.name !== app_name) {
@@ -44,14 +44,15 @@ export function operatorHandlers(context: ServiceContext): grpc.UntypedServiceIm
         }
         const { deployment, previous } = store.deploy(app_name, version);
         scheduler.prewarm(app);
-        log(`deployed ${app_name} version ${version.slice(0, 12)} (deploy #${deployment.deployCount})`);
+        log(`deployed ${app_name} version ${version.slice(0, 12)} (deploy #${deployment.deployCount}) by ${who.name}`);
+        context.audit.record(who.name, "deploy", app_name, "", version);
         return { version, deployed_at_ms: deployment.deployedAt, previous_version: previous?.version ?? "" };
       }, log);
     },
 
     ListApps(call: grpc.ServerUnaryCall<{ app_name: string }, unknown>, callback: Callback<unknown>) {
       unary(callback, () => {
-        auth.check(call.metadata);
+        auth.check(call.metadata, "invoke");
         const name = call.request.app_name;
         const apps = name ? [appInfo(name)] : store.deployments().map((d) => appInfo(d.appName));
         return { apps, web_port: context.webPort() };
@@ -60,17 +61,18 @@ export function operatorHandlers(context: ServiceContext): grpc.UntypedServiceIm
 
     StopApp(call: grpc.ServerUnaryCall<{ app_name: string }, unknown>, callback: Callback<unknown>) {
       unary(callback, () => {
-        auth.check(call.metadata);
+        const who = auth.check(call.metadata, "admin");
         store.stop(call.request.app_name);
         scheduler.retire(call.request.app_name);
-        log(`stopped ${call.request.app_name}`);
+        log(`stopped ${call.request.app_name} by ${who.name}`);
+        context.audit.record(who.name, "stop", call.request.app_name);
         return {};
       }, log);
     },
 
     AppLogs(stream: grpc.ServerWritableStream<AppLogsRequest, AppLogEntry>) {
       try {
-        auth.check(stream.metadata);
+        auth.check(stream.metadata, "admin");
       } catch (err) {
         stream.emit("error", asStatus(err, log));
         return;
@@ -86,32 +88,34 @@ export function operatorHandlers(context: ServiceContext): grpc.UntypedServiceIm
 
     ListCalls(call: grpc.ServerUnaryCall<ListCallsRequest, unknown>, callback: Callback<unknown>) {
       unary(callback, () => {
-        auth.check(call.metadata);
+        auth.check(call.metadata, "admin");
         return { calls: spawned.list(call.request.app_name, Math.min(call.request.limit || 50, 10_000)) };
       }, log);
     },
 
     SetSecret(call: grpc.ServerUnaryCall<SetSecretRequest, unknown>, callback: Callback<unknown>) {
       unary(callback, () => {
-        auth.check(call.metadata);
+        const who = auth.check(call.metadata, "admin");
         secrets.set(call.request.name, call.request.values);
-        log(`secret ${call.request.name} set (${Object.keys(call.request.values).length} keys)`);
+        log(`secret ${call.request.name} set (${Object.keys(call.request.values).length} keys) by ${who.name}`);
+        context.audit.record(who.name, "secret.set", "", "", call.request.name);
         return {};
       }, log);
     },
 
     ListSecrets(call: grpc.ServerUnaryCall<unknown, unknown>, callback: Callback<unknown>) {
       unary(callback, () => {
-        auth.check(call.metadata);
+        auth.check(call.metadata, "admin");
         return { secrets: secrets.list() };
       }, log);
     },
 
     DeleteSecret(call: grpc.ServerUnaryCall<{ name: string }, unknown>, callback: Callback<unknown>) {
       unary(callback, () => {
-        auth.check(call.metadata);
+        const who = auth.check(call.metadata, "admin");
         secrets.delete(call.request.name);
-        log(`secret ${call.request.name} deleted`);
+        log(`secret ${call.request.name} deleted by ${who.name}`);
+        context.audit.record(who.name, "secret.delete", "", "", call.request.name);
         return {};
       }, log);
     },

@@ -12,6 +12,9 @@ import { ExecutorBudget } from "../sandbox/executor_budget.ts";
 import type { ExecutorLogLine } from "../sandbox/executor_messages.ts";
 import { type ExecutorInfo, ExecutorPool, type PoolCall } from "../sandbox/executor_pool.ts";
 import type { CallMonitor, CallTrigger } from "./call_monitor.ts";
+import type { AuditLog, InvocationKind } from "./audit_log.ts";
+import { type Identity, rootIdentity } from "./auth.ts";
+import type { TokenQuotas } from "./token_quotas.ts";
 import { type AppVersion, requireFunction } from "./app_store.ts";
 import { type Grants, workerPermissions } from "./grants.ts";
 import { withRetries } from "./retries.ts";
@@ -36,9 +39,17 @@ export interface SubmitOptions {
   label?: string;
   /** What started the call. */
   trigger?: CallTrigger;
-  /** The name of the token the caller presented. */
-  caller?: string;
+  /** Who made the call (the root token's identity by default). */
+  identity?: Identity;
 }
+
+/** Triggers whose calls count against a token's calls in flight, and how the audit log names them. */
+const invocationKinds: Partial<Record<CallTrigger, InvocationKind>> = {
+  session: "invoke",
+  invoke: "invoke",
+  web: "web",
+  schedule: "schedule",
+};
 
 /** Server-wide execution settings. */
 export interface SchedulerSettings {
@@ -65,6 +76,10 @@ export interface SchedulerSettings {
   appLogs: AppLogs;
   /** Sees each call queued, running and finished. */
   monitor: CallMonitor;
+  /** Per-token limits on calls in flight. */
+  quotas: TokenQuotas;
+  /** Counts invocations per token. */
+  audit: AuditLog;
 }
 
 /** One executor, with the function it serves. */
@@ -116,14 +131,22 @@ export class Scheduler {
     const started = performance.now();
     const timeoutMs = spec.timeout_ms || this.#settings.defaultTimeoutMs;
     const callId = label ?? `in-${this.#nextInput}`;
+    const who = options.identity ?? rootIdentity;
+    const trigger = options.trigger ?? "session";
+    const kind = invocationKinds[trigger];
+    // Spawned inputs are counted (and audited) when they are spawned, not here.
+    const release = kind && kind !== "schedule" ? this.#settings.quotas.enterCall(who) : undefined;
+    if (kind) {
+      this.#settings.audit.invoked(trigger === "schedule" ? "schedule" : who.name, kind, app.name, functionName);
+    }
     const monitor = this.#settings.monitor;
     const watched = monitor.queued({
       id: callId,
       appName: app.name,
       version: app.version,
       functionName,
-      trigger: options.trigger ?? "session",
-      caller: options.caller ?? "",
+      trigger,
+      caller: trigger === "schedule" ? "schedule" : who.name,
       argsBytes: args.byteLength,
     });
     const appLog = (line: ExecutorLogLine, server: boolean) =>
@@ -159,6 +182,7 @@ export class Scheduler {
       const shown = secrets ? redactOutcome(outcome, secrets.values) : outcome;
       appLog({ stream: 0, text: this.#logCall(app, functionName, started, shown, call.attempts()) }, true);
       monitor.finished(watched, shown, call.attempts());
+      release?.();
       return shown;
     });
     return { ...call, outcome, cancel: () => call.cancel(), credit: (count) => call.credit(count) };

@@ -94,7 +94,11 @@ export interface SchedulesOptions {
   };
   /** Starts a run: a spawned call that appears in the call history. */
   spawned: {
-    create(target: { appName: string; version: string; function: string }, trigger: "schedule"): ScheduledRun;
+    create(
+      target: { appName: string; version: string; function: string },
+      trigger: "schedule",
+      caller: "schedule",
+    ): ScheduledRun;
   };
   /** The server log. */
   log: (line: string) => void;
@@ -216,6 +220,7 @@ export class Schedules {
     try {
       run = spawned.create(
         { appName: entry.appName, version: entry.version, function: entry.functionName },
+        "schedule",
         "schedule",
       );
       run.add(encodeValue([]));

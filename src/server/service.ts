@@ -14,6 +14,10 @@ import type { SpawnedCalls } from "./spawned_calls.ts";
 import type { Secrets } from "./secrets.ts";
 import type { AppLogs } from "./app_logs.ts";
 import type { CallMonitor } from "./call_monitor.ts";
+import type { AuditLog } from "./audit_log.ts";
+import type { TokenQuotas } from "./token_quotas.ts";
+import { checkCallTarget } from "./call_access.ts";
+import { accessHandlers } from "./access_service.ts";
 import { operatorHandlers } from "./operator_service.ts";
 
 /** What the service needs from the server. */
@@ -31,6 +35,10 @@ export interface ServiceContext {
   appLogs: AppLogs;
   /** Every call queued, running and recently finished. */
   monitor: CallMonitor;
+  /** Who deployed, changed and invoked what. */
+  audit: AuditLog;
+  /** Per-token limits. */
+  quotas: TokenQuotas;
   /** The web port, 0 when the server serves none. */
   webPort: () => number;
 }
@@ -43,17 +51,20 @@ export function stupidModalHandlers(context: ServiceContext): grpc.UntypedServic
   return {
     ...spawnHandlers(context),
     ...operatorHandlers(context),
+    ...accessHandlers(context),
     CheckAppVersion(call: grpc.ServerUnaryCall<{ version: string }, unknown>, callback: Callback<unknown>) {
       unary(callback, () => {
-        auth.check(call.metadata);
+        auth.check(call.metadata, "admin");
         return { present: store.has(call.request.version), max_payload_bytes: policy.maxPayloadBytes };
       }, context.log);
     },
 
     RegisterApp(call: grpc.ServerUnaryCall<RegisterAppRequest, unknown>, callback: Callback<unknown>) {
       unary(callback, async () => {
-        auth.check(call.metadata);
+        const who = auth.check(call.metadata, "admin");
+        const known = store.has(call.request.version);
         const app = await registerApp(call.request, store, policy, registering);
+        if (!known) context.audit.record(who.name, "register", app.name, "", app.version);
         // A deployed app's name keeps its deployed version warm, whatever else registers.
         if (!store.deployment(app.name)) scheduler.prewarm(app);
         return { version: app.version, max_payload_bytes: policy.maxPayloadBytes };
@@ -68,13 +79,14 @@ export function stupidModalHandlers(context: ServiceContext): grpc.UntypedServic
         running?.cancel();
       });
       unary(callback, async () => {
-        auth.check(call.metadata);
+        const who = auth.check(call.metadata, "invoke");
         const { version, app_name, function: name, args } = call.request;
         const app = store.find(version, app_name);
+        checkCallTarget(who, app, store);
         if (requireFunction(app, name).is_generator) {
           throw new StupidModalError(Code.INVALID_ARGUMENT, `${name} is a generator: call it on the Session stream`);
         }
-        running = scheduler.submit(app, name, args, { classCall: call.request, trigger: "invoke" });
+        running = scheduler.submit(app, name, args, { classCall: call.request, trigger: "invoke", identity: who });
         if (cancelled) running.cancel();
         const outcome = await running.outcome;
         if (outcome.failure && !outcome.failure.remote) {
@@ -85,14 +97,15 @@ export function stupidModalHandlers(context: ServiceContext): grpc.UntypedServic
     },
 
     Session(stream: grpc.ServerDuplexStream<SessionRequest, SessionResponse>) {
+      let who;
       try {
-        auth.check(stream.metadata);
+        who = auth.check(stream.metadata, "invoke");
       } catch (err) {
         // grpc-js ends a server stream with the status of an emitted error.
         stream.emit("error", asStatus(err, context.log));
         return;
       }
-      serveSession(stream, scheduler, store, context.openSessions);
+      serveSession(stream, scheduler, store, context.openSessions, who);
     },
   };
 }

@@ -9,14 +9,17 @@ import type { CallOutcome } from "../sandbox/call_outcome.ts";
 import type { PoolCall } from "../sandbox/executor_pool.ts";
 import type { AppStore } from "./app_store.ts";
 import type { Scheduler } from "./scheduler.ts";
+import type { Identity } from "./auth.ts";
+import { checkCallTarget } from "./call_access.ts";
 import { SessionWriter } from "./session_writer.ts";
 
-/** Serves an authenticated session; `openSessions` gets a way to end it at shutdown. */
+/** Serves a session authenticated as `who`; `openSessions` gets a way to end it at shutdown. */
 export function serveSession(
   stream: grpc.ServerDuplexStream<SessionRequest, SessionResponse>,
   scheduler: Scheduler,
   store: AppStore,
   openSessions: Set<() => void>,
+  who: Identity,
 ): void {
   const running = new Map<number, PoolCall>();
   let ended = false;
@@ -42,10 +45,16 @@ export function serveSession(
     }
     try {
       const app = store.find(message.version, message.app_name);
+      checkCallTarget(who, app, store);
       const onLog = (line: { stream: LogStream; text: string }) =>
         writer.log({ call_id: callId, stream: line.stream, text: line.text });
       const onItem = (value: Uint8Array) => writer.item({ call_id: callId, value });
-      const poolCall = scheduler.submit(app, message.function, message.args, { onLog, classCall: message, onItem });
+      const poolCall = scheduler.submit(app, message.function, message.args, {
+        onLog,
+        classCall: message,
+        onItem,
+        identity: who,
+      });
       running.set(callId, poolCall);
       poolCall.outcome.then((outcome) => settle(callId, outcome));
     } catch (err) {

@@ -3,23 +3,35 @@ import type * as grpc from "@grpc/grpc-js";
 import type { GetCallRequest, SpawnMapRequest, SpawnRequest } from "../wire/proto.ts";
 import { Code, StupidModalError } from "../wire/errors.ts";
 import { requireFunction } from "./app_store.ts";
+import type { Identity } from "./auth.ts";
+import { checkCallTarget } from "./call_access.ts";
 import { asStatus, type Callback, unary } from "./grpc_status.ts";
 import type { ServiceContext } from "./service.ts";
 import type { SpawnedCall } from "./spawned_calls.ts";
 
 /** Builds the spawn handlers. */
 export function spawnHandlers(context: ServiceContext): grpc.UntypedServiceImplementation {
-  const { auth, store, spawned, log } = context;
+  const { auth, store, spawned, log, quotas, audit } = context;
+
+  /** A spawned call the caller may see: its own, or any for an admin; NOT_FOUND otherwise, as for an unknown id. */
+  const visibleCall = (who: Identity, id: string) => {
+    const call = spawned.get(id);
+    if (who.scopes.includes("admin") || call.row.caller === who.name) return call;
+    throw new StupidModalError(Code.NOT_FOUND, `no spawned call ${id} of the token "${who.name}"`);
+  };
 
   return {
     Spawn(request: grpc.ServerUnaryCall<SpawnRequest, unknown>, callback: Callback<unknown>) {
       unary(callback, async () => {
-        auth.check(request.metadata);
+        const who = auth.check(request.metadata, "invoke");
         const { version, app_name, function: name, args } = request.request;
         const app = store.find(version, app_name);
+        checkCallTarget(who, app, store);
         requireFunction(app, name);
-        const call = spawned.create({ appName: app.name, version: app.version, function: name }, "spawn");
-        call.add(args);
+        const release = quotas.enterInputs(who, 1);
+        const call = spawned.create({ appName: app.name, version: app.version, function: name }, "spawn", who.name);
+        call.add(args, release);
+        audit.invoked(who.name, "spawn", app.name, name);
         call.closeInputs();
         // The id goes out once the call is on disk: a handle always outlives a crash.
         await spawned.stored();
@@ -28,8 +40,9 @@ export function spawnHandlers(context: ServiceContext): grpc.UntypedServiceImple
     },
 
     SpawnMap(stream: grpc.ServerReadableStream<SpawnMapRequest, unknown>, callback: Callback<unknown>) {
+      let who: Identity;
       try {
-        auth.check(stream.metadata);
+        who = auth.check(stream.metadata, "invoke");
       } catch (err) {
         callback(asStatus(err, log));
         return;
@@ -40,9 +53,11 @@ export function spawnHandlers(context: ServiceContext): grpc.UntypedServiceImple
       stream.on("data", (message: SpawnMapRequest) => {
         if (failed) return;
         try {
-          target ??= findTarget(message);
-          call ??= spawned.create(target, "map");
-          for (const args of message.args) call.add(args);
+          target ??= findTarget(message, who);
+          call ??= spawned.create(target, "map", who.name);
+          const release = quotas.enterInputs(who, message.args.length);
+          for (const args of message.args) call.add(args, release);
+          audit.invoked(who.name, "spawn", target.appName, target.function, message.args.length);
         } catch (err) {
           failed = true;
           call?.cancel();
@@ -58,7 +73,7 @@ export function spawnHandlers(context: ServiceContext): grpc.UntypedServiceImple
           );
           return;
         }
-        call ??= spawned.create(target, "map");
+        call ??= spawned.create(target, "map", who.name);
         call.closeInputs();
         const id = call.id;
         spawned.stored().then(() => callback(null, { call_id: id }));
@@ -72,8 +87,8 @@ export function spawnHandlers(context: ServiceContext): grpc.UntypedServiceImple
 
     GetCall(request: grpc.ServerUnaryCall<GetCallRequest, unknown>, callback: Callback<unknown>) {
       unary(callback, async () => {
-        auth.check(request.metadata);
-        const call = spawned.get(request.request.call_id);
+        const who = auth.check(request.metadata, "invoke");
+        const call = visibleCall(who, request.request.call_id);
         await call.wait(Math.min(request.request.timeout_ms, 60_000));
         const done = call.done;
         // An outcome is given out once it is on disk, so it never changes after a crash.
@@ -84,15 +99,16 @@ export function spawnHandlers(context: ServiceContext): grpc.UntypedServiceImple
 
     CancelCall(request: grpc.ServerUnaryCall<{ call_id: string }, unknown>, callback: Callback<unknown>) {
       unary(callback, () => {
-        auth.check(request.metadata);
-        spawned.get(request.request.call_id).cancel();
+        const who = auth.check(request.metadata, "invoke");
+        visibleCall(who, request.request.call_id).cancel();
         return {};
       }, log);
     },
   };
 
-  function findTarget(message: SpawnMapRequest): { appName: string; version: string; function: string } {
+  function findTarget(message: SpawnMapRequest, who: Identity) {
     const app = store.find(message.version, message.app_name);
+    checkCallTarget(who, app, store);
     requireFunction(app, message.function);
     return { appName: app.name, version: app.version, function: message.function };
   }

@@ -27,6 +27,7 @@ export class SpawnedCall {
   finished = 0;
   #running = new Map<number, PoolCall>();
   #waiting: { index: number; args: Uint8Array }[] = [];
+  #onDone = new Map<number, () => void>();
   #cancelled = false;
   #changed = Promise.withResolvers<void>();
   #maxInFlight: number;
@@ -53,9 +54,11 @@ export class SpawnedCall {
    * Adds an input, stored, then submitted (a refusal fails just that input). A batch keeps a
    * bounded number of inputs submitted at once, so a big one does not overflow the function's queue.
    */
-  add(args: Uint8Array): void {
-    this.#records.addInput(this.id, this.outputs.length, args);
-    this.resume(this.outputs.length, args);
+  add(args: Uint8Array, onDone?: () => void): void {
+    const index = this.outputs.length;
+    this.#records.addInput(this.id, index, args);
+    if (onDone) this.#onDone.set(index, onDone);
+    this.resume(index, args);
   }
 
   /** Takes up an input that is already stored: runs it again, or keeps its outcome. */
@@ -126,6 +129,8 @@ export class SpawnedCall {
       : { call_id: index, value: outcome.value };
     this.outputs[index] = output;
     this.#records.recordOutcome(this.id, output);
+    this.#onDone.get(index)?.();
+    this.#onDone.delete(index);
     this.finished++;
     this.#checkDone();
   }
@@ -169,13 +174,18 @@ export class SpawnedCalls {
   }
 
   /** A new call of a function; its id says whether it is a batch ("fm-") or a single call ("fc-"). */
-  create(target: { appName: string; version: string; function: string }, trigger: "spawn" | "map" | "schedule") {
+  create(
+    target: { appName: string; version: string; function: string },
+    trigger: "spawn" | "map" | "schedule",
+    caller: string,
+  ): SpawnedCall {
     const row: CallRow = {
       id: `${trigger === "map" ? "fm" : "fc"}-${crypto.randomUUID()}`,
       appName: target.appName,
       version: target.version,
       function: target.function,
       trigger,
+      caller,
       createdAt: Date.now(),
       inputsClosed: false,
     };

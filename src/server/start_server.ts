@@ -17,6 +17,10 @@ import { CallRecords } from "../store/call_records.ts";
 import { LogRecords } from "../store/log_records.ts";
 import { SecretRecords } from "../store/secret_records.ts";
 import { Authenticator, serverToken } from "./auth.ts";
+import { AuditLog } from "./audit_log.ts";
+import { TokenQuotas } from "./token_quotas.ts";
+import { AuditRecords } from "../store/audit_records.ts";
+import { TokenRecords } from "../store/token_records.ts";
 import { resolveGrants } from "./grants.ts";
 import { Scheduler } from "./scheduler.ts";
 import { Schedules } from "./schedules.ts";
@@ -83,6 +87,9 @@ export async function startServer(
   const { token, file: tokenFile, generated } = await serverToken(config.token, dataDir);
   const secrets = new Secrets(new SecretRecords(database));
   const monitor = new CallMonitor();
+  const auth = new Authenticator(token, new TokenRecords(database));
+  const audit = new AuditLog(new AuditRecords(database));
+  const quotas = new TokenQuotas();
   const appLogs = new AppLogs(new LogRecords(database), () => database.commit());
   const socketDir = await executorSocketDir(dataDir);
   const scheduler = new Scheduler({
@@ -103,6 +110,8 @@ export async function startServer(
     secrets,
     appLogs,
     monitor,
+    quotas,
+    audit,
   });
 
   for (const app of store.runningDeployments()) scheduler.prewarm(app);
@@ -130,7 +139,7 @@ export async function startServer(
   server.addService(
     StupidModalService,
     stupidModalHandlers({
-      auth: new Authenticator(token),
+      auth,
       store,
       scheduler,
       policy: {
@@ -150,6 +159,8 @@ export async function startServer(
       secrets,
       appLogs,
       monitor,
+      audit,
+      quotas,
       webPort: () => web?.port ?? 0,
     }),
   );
@@ -184,6 +195,7 @@ export async function startServer(
       await scheduler.close(failed(Code.UNAVAILABLE, "the server is shutting down"));
       await webClosed;
       appLogs.close();
+      audit.close();
       database.close();
       // Outputs of the calls just failed are written, then each session ends cleanly.
       for (const endSession of openSessions) endSession();
@@ -196,7 +208,7 @@ export async function startServer(
       web = startWebServer({
         hostname: config.host.replace(/^\[(.*)\]$/, "$1"),
         port: config.webPort,
-        auth: new Authenticator(token),
+        auth,
         store,
         scheduler,
         maxPayloadBytes: config.maxPayloadBytes,

@@ -7,7 +7,7 @@ import { Code, StupidModalError } from "../wire/errors.ts";
 import type { FunctionSpec, RemoteErrorInfo } from "../wire/proto.ts";
 import type { CallOutcome } from "../sandbox/call_outcome.ts";
 import type { AppStore, AppVersion } from "./app_store.ts";
-import type { Authenticator } from "./auth.ts";
+import type { Authenticator, Identity } from "./auth.ts";
 import type { Scheduler } from "./scheduler.ts";
 import { readBoundedBody } from "./bounded_body.ts";
 import { errorResponse, HttpError, jsonResponse, type RemoteErrorBody } from "./http_status.ts";
@@ -43,7 +43,7 @@ export const callIdHeader = "x-stupid-modal-call-id";
 export function webEndpointHandler(context: WebEndpointContext): RouteHandler {
   const { auth, store, scheduler, maxPayloadBytes, closing } = context;
   return async (request, params) => {
-    authenticate(auth, request);
+    const who = authenticate(auth, request);
     const { app, spec } = webFunction(store, params.app, params.function);
     const method = spec.web?.method || "POST";
     if (request.method !== method) {
@@ -66,7 +66,7 @@ export function webEndpointHandler(context: WebEndpointContext): RouteHandler {
       );
     }
     const callId = `web-${crypto.randomUUID()}`;
-    const running = scheduler.submit(app, spec.name, encoded, { label: callId, trigger: "web" });
+    const running = scheduler.submit(app, spec.name, encoded, { label: callId, trigger: "web", identity: who });
     // Deno.serve also aborts the signal after a response is sent; by then the listener is gone.
     const hangUp = () => running.cancel();
     request.signal.addEventListener("abort", hangUp);
@@ -81,17 +81,22 @@ export function webEndpointHandler(context: WebEndpointContext): RouteHandler {
   };
 }
 
-/** Throws 401, with the challenge RFC 6750 asks for, unless the request bears the server's token. */
-function authenticate(auth: Authenticator, request: Request): void {
+/** Who bears the request's token; 401 with the challenge RFC 6750 asks for when nobody, 403 without "invoke". */
+function authenticate(auth: Authenticator, request: Request): Identity {
   const header = request.headers.get("authorization");
+  let who: Identity;
   try {
-    auth.checkHeader(header);
+    who = auth.identify(header);
   } catch (err) {
     const challenge = header === null
       ? `Bearer realm="stupid-modal"`
       : `Bearer realm="stupid-modal", error="invalid_token"`;
     throw new HttpError(401, Code.UNAUTHENTICATED, (err as Error).message, { "www-authenticate": challenge });
   }
+  if (!who.scopes.includes("invoke")) {
+    throw new HttpError(403, Code.PERMISSION_DENIED, `the token "${who.name}" lacks the "invoke" scope`);
+  }
+  return who;
 }
 
 /** The deployed version of a running app and its web function; 404 or 501 otherwise. */

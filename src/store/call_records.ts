@@ -11,6 +11,8 @@ export interface CallRow {
   function: string;
   /** "spawn", "map" or "schedule". */
   trigger: string;
+  /** The name of the token that made the call. */
+  caller: string;
   createdAt: number;
   finishedAt?: number;
   inputsClosed: boolean;
@@ -37,8 +39,8 @@ export class CallRecords {
   create(row: CallRow): void {
     this.#database.defer(() =>
       this.#database.db.prepare(
-        "INSERT INTO calls (id, app_name, version, function, trigger, created_at, inputs_closed) VALUES (?, ?, ?, ?, ?, ?, 0)",
-      ).run(row.id, row.appName, row.version, row.function, row.trigger, row.createdAt)
+        "INSERT INTO calls (id, app_name, version, function, trigger, caller, created_at, inputs_closed) VALUES (?, ?, ?, ?, ?, ?, ?, 0)",
+      ).run(row.id, row.appName, row.version, row.function, row.trigger, row.caller, row.createdAt)
     );
   }
 
@@ -128,6 +130,7 @@ export class CallRecords {
         failed,
         created_at_ms: row.created_at as number,
         finished_at_ms: (row.finished_at as number | null) ?? 0,
+        caller: row.caller as string,
       };
     });
   }
@@ -149,6 +152,7 @@ function toCallRow(row: Record<string, unknown>): CallRow {
     version: row.version as string,
     function: row.function as string,
     trigger: row.trigger as string,
+    caller: row.caller as string,
     createdAt: row.created_at as number,
     finishedAt: (row.finished_at as number | null) ?? undefined,
     inputsClosed: row.inputs_closed === 1,

@@ -27,7 +27,17 @@ CREATE TABLE IF NOT EXISTS logs (
 CREATE INDEX IF NOT EXISTS logs_by_app ON logs (app_name, id);
 CREATE TABLE IF NOT EXISTS secrets (
   name TEXT PRIMARY KEY, vals TEXT NOT NULL, updated_at INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS tokens (
+  name TEXT PRIMARY KEY, digest TEXT NOT NULL UNIQUE, scopes TEXT NOT NULL, created_at INTEGER NOT NULL,
+  max_concurrent INTEGER NOT NULL, max_queued INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS audit (
+  id INTEGER PRIMARY KEY AUTOINCREMENT, time_ms INTEGER NOT NULL, token TEXT NOT NULL, action TEXT NOT NULL,
+  app_name TEXT NOT NULL, function TEXT NOT NULL, count INTEGER NOT NULL, detail TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS audit_by_token ON audit (token, id);
 `;
+
+/** Columns added after a table was first made: added to stores written by earlier servers. */
+const addedColumns = [{ table: "calls", column: "caller", definition: "TEXT NOT NULL DEFAULT ''" }];
 
 /** The store's database and its queue of deferred writes. */
 export class Database {
@@ -57,6 +67,10 @@ export class Database {
       const verdict = Object.values(check)[0];
       if (verdict !== "ok") throw new Error(`integrity check: ${verdict}`);
       db.exec(schema);
+      for (const { table, column, definition } of addedColumns) {
+        const columns = db.prepare(`PRAGMA table_info(${table})`).all().map((row) => row.name);
+        if (!columns.includes(column)) db.exec(`ALTER TABLE ${table} ADD COLUMN ${column} ${definition}`);
+      }
     } catch (err) {
       db?.close();
       throw new Error(

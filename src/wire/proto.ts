@@ -251,6 +251,7 @@ export interface CallInfo {
   failed: number;
   created_at_ms: number;
   finished_at_ms: number;
+  caller: string;
 }
 
 /** ListCalls' answer. */
@@ -269,4 +270,41 @@ export interface SecretInfo {
   name: string;
   keys: string[];
   updated_at_ms: number;
+}
+
+/** What a token may do. */
+export type Scope = "admin" | "invoke";
+
+/** A named token's description, never the token. */
+export interface TokenInfo {
+  name: string;
+  scopes: Scope[];
+  created_at_ms: number;
+  max_concurrent_calls: number;
+  max_queued_inputs: number;
+}
+
+/** One entry of the audit log. */
+export interface AuditEntry {
+  time_ms: number;
+  token: string;
+  action: string;
+  app_name: string;
+  function: string;
+  count: number;
+  detail: string;
+}
+
+/** CreateToken's request. */
+export interface CreateTokenRequest {
+  name: string;
+  scopes: string[];
+  max_concurrent_calls: number;
+  max_queued_inputs: number;
+}
+
+/** ListAudit's request. */
+export interface ListAuditRequest {
+  limit: number;
+  token: string;
 }
