@@ -197,7 +197,10 @@ function remoteError(err: unknown): RemoteErrorInfo {
   const message = String(error.message);
   return {
     name: String(error.name),
-    message: error instanceof Deno.errors.NotCapable ? sandboxHint(message) : message,
+    // A denied dynamic import is a TypeError with the same "Requires … access" text.
+    message: error instanceof Deno.errors.NotCapable || /^Requires \w+ access/.test(message)
+      ? sandboxHint(message)
+      : message,
     stack: callerPaths(String(error.stack ?? "")),
     cause: error.cause === undefined ? new Uint8Array() : encodeCause(error.cause),
   };
@@ -207,7 +210,10 @@ function remoteError(err: unknown): RemoteErrorInfo {
 function sandboxHint(message: string): string {
   const kind = /--allow-(\w+)/.exec(message)?.[1];
   const base = message.replace(/, run again with.*$/, "");
-  return kind ? `${base}: the function did not ask for it (add it to the function's permissions.${kind})` : base;
+  if (!kind || !base.startsWith("Requires ")) return base;
+  // run, ffi, sys and import are never granted: no option of the function would help.
+  if (!["read", "write", "net", "env"].includes(kind)) return `${base}: functions never get ${kind} access`;
+  return `${base}: the function did not ask for it (add it to the function's permissions.${kind})`;
 }
 
 function encodeCause(cause: unknown): Uint8Array {
