@@ -5,6 +5,9 @@
  * @module
  */
 import "./src/sdk/env_guard.ts";
+import { Buffer } from "node:buffer";
+import { isIP } from "node:net";
+import { checkServerIdentity } from "node:tls";
 import * as grpc from "@grpc/grpc-js";
 import { decodeValue, encodeValue } from "./src/wire/codec.ts";
 import { Code, StupidModalError } from "./src/wire/errors.ts";
@@ -82,9 +85,11 @@ export class Client {
   constructor(options: ClientOptions = {}) {
     this.settings = connectionSettings(options);
     this.#onLog = options.onLog ?? printRemoteLine;
-    this.#stub = new StupidModalClient(this.settings.server, grpc.credentials.createInsecure(), {
+    const { credentials, options: tlsOptions } = channelCredentials(this.settings);
+    this.#stub = new StupidModalClient(this.settings.server, credentials, {
       "grpc.max_receive_message_length": -1,
       "grpc.max_send_message_length": -1,
+      ...tlsOptions,
     }) as grpc.Client & Record<string, CallableFunction>;
     this.#session = new Session(
       () => this.#stub.Session(this.#metadata()),
@@ -388,6 +393,30 @@ export class Client {
     }
     return error;
   }
+}
+
+/**
+ * TLS credentials from the settings' PEM texts, or plaintext when they ask for none. For a server
+ * addressed by IP, Deno's TLS refuses an IP as the SNI name that grpc-js sends: a placeholder name
+ * goes as SNI instead, and the certificate is still checked against the IP.
+ */
+function channelCredentials(
+  settings: ConnectionSettings,
+): { credentials: grpc.ChannelCredentials; options: grpc.ChannelOptions } {
+  const { tls } = settings;
+  if (!tls) return { credentials: grpc.credentials.createInsecure(), options: {} };
+  const bytes = (text: string | undefined) => text === undefined ? null : Buffer.from(text);
+  const host = settings.server.replace(/:\d+$/, "").replace(/^\[(.*)\]$/, "$1");
+  if (!isIP(host)) {
+    return {
+      credentials: grpc.credentials.createSsl(bytes(tls.ca), bytes(tls.clientKey), bytes(tls.clientCert)),
+      options: {},
+    };
+  }
+  const credentials = grpc.credentials.createSsl(bytes(tls.ca), bytes(tls.clientKey), bytes(tls.clientCert), {
+    checkServerIdentity: (_name, certificate) => checkServerIdentity(host, certificate),
+  });
+  return { credentials, options: { "grpc.ssl_target_name_override": "stupid-modal-server.invalid" } };
 }
 
 function printRemoteLine(line: RemoteLogLine): void {

@@ -28,6 +28,11 @@ export interface ServerConfig {
   graceMs: number;
   retentionMs: number;
   insecure: boolean;
+  /** PEM files of the server's TLS certificate chain and key; unset serves plaintext (loopback only). */
+  tlsCert?: string;
+  tlsKey?: string;
+  /** PEM file of the CA whose client certificates the server requires; unset requires none. */
+  tlsClientCa?: string;
 }
 
 /** The text of `--help`. */
@@ -40,7 +45,10 @@ Listening
   --port PORT                  port, 0 for any free one (default 50051)
   --web-port PORT|off          HTTP port of web endpoints on the same host, 0 for any free one (printed at
                                start); off serves none (default 0)
-  --insecure                   allow a non-loopback --host without TLS (plaintext; not yet supported otherwise)
+  --tls-cert FILE              PEM certificate chain: serve gRPC and the web port over TLS
+  --tls-key FILE               PEM private key of --tls-cert
+  --tls-client-ca FILE         PEM CA: require gRPC callers to present a certificate it signed
+  --insecure                   allow a non-loopback --host without TLS (plaintext; logged loudly)
 
 Data and authentication
   --data-dir DIR               where app versions and the generated token live (default .stupid-modal)
@@ -102,12 +110,24 @@ export function parseServerArgs(args: string[], env: { token?: string } = {}): S
       "grace-ms": { type: "string", default: "10000" },
       "retention-ms": { type: "string", default: "86400000" },
       insecure: { type: "boolean", default: false },
+      "tls-cert": { type: "string" },
+      "tls-key": { type: "string" },
+      "tls-client-ca": { type: "string" },
       help: { type: "boolean", default: false },
     },
   });
   if (values.help) return "help";
   const list = (entries: string[]) => entries.flatMap((entry) => entry.split(",")).map((s) => s.trim()).filter(Boolean);
-  const number = (flag: Exclude<keyof typeof values, "help" | "insecure">, min: number) => {
+  if ((values["tls-cert"] === undefined) !== (values["tls-key"] === undefined)) {
+    throw new Error("--tls-cert and --tls-key go together");
+  }
+  if (values["tls-client-ca"] !== undefined && values["tls-cert"] === undefined) {
+    throw new Error("--tls-client-ca needs --tls-cert and --tls-key");
+  }
+  const number = (
+    flag: Exclude<keyof typeof values, "help" | "insecure" | "tls-cert" | "tls-key" | "tls-client-ca">,
+    min: number,
+  ) => {
     const value = Number(values[flag]);
     if (!Number.isInteger(value) || value < min) {
       throw new Error(`--${flag} must be an integer ≥ ${min}, got "${values[flag]}"`);
@@ -139,6 +159,9 @@ export function parseServerArgs(args: string[], env: { token?: string } = {}): S
     graceMs: number("grace-ms", 0),
     retentionMs: number("retention-ms", 1),
     insecure: values.insecure,
+    tlsCert: values["tls-cert"],
+    tlsKey: values["tls-key"],
+    tlsClientCa: values["tls-client-ca"],
   };
 }
 

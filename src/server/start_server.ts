@@ -1,5 +1,6 @@
 /** Assembles and starts a server: store, scheduler, gRPC services, health and reflection. */
 import { resolve } from "node:path";
+import { Buffer } from "node:buffer";
 import * as grpc from "@grpc/grpc-js";
 import { ReflectionService } from "@grpc/reflection";
 import { HealthImplementation } from "grpc-health-check";
@@ -52,12 +53,16 @@ export async function startServer(
   config: ServerConfig,
   log: (line: string) => void = console.log,
 ): Promise<RunningServer> {
-  if (!loopback.test(config.host) && !config.insecure) {
+  const tls = await readTls(config);
+  if (!loopback.test(config.host) && !tls && !config.insecure) {
     throw new Error(
-      `refusing to listen on ${config.host} without TLS; pass --insecure to accept plaintext on the network`,
+      `refusing to listen on ${config.host} without TLS; give --tls-cert and --tls-key, or pass --insecure ` +
+        `to accept plaintext on the network`,
     );
   }
-  if (config.insecure) log(`WARNING: --insecure: plaintext gRPC on ${config.host}; tokens and data travel unencrypted`);
+  if (config.insecure && !tls) {
+    log(`WARNING: --insecure: plaintext gRPC and HTTP on ${config.host}; tokens and data travel unencrypted`);
+  }
   if (config.defaultMemoryMb > config.maxMemoryMb) {
     throw new Error(
       `--default-memory-mb ${config.defaultMemoryMb} is over --max-memory-mb ${config.maxMemoryMb}: no executor could start`,
@@ -172,7 +177,16 @@ export async function startServer(
   const port = await new Promise<number>((done, fail) =>
     server.bindAsync(
       `${host}:${config.port}`,
-      grpc.ServerCredentials.createInsecure(),
+      tls
+        ? grpc.ServerCredentials.createSsl(
+          // Without a client CA, grpc-js would hand the TLS server every system root as its CA list,
+          // which Deno then offers to clients in a message too large for them: the server's own
+          // chain stands in (no client certificate is asked for then).
+          tls.clientCa ?? tls.cert,
+          [{ cert_chain: tls.cert, private_key: tls.key }],
+          tls.clientCa !== undefined,
+        )
+        : grpc.ServerCredentials.createInsecure(),
       (err, port) => err ? fail(err) : done(port),
     )
   );
@@ -213,6 +227,7 @@ export async function startServer(
         scheduler,
         maxPayloadBytes: config.maxPayloadBytes,
         log,
+        tls: tls && { cert: tls.cert.toString(), key: tls.key.toString() },
       });
     } catch (err) {
       await shutdown();
@@ -228,6 +243,23 @@ export async function startServer(
     tokenGenerated: generated ?? false,
     webUrl: web?.url,
     shutdown,
+  };
+}
+
+/** The TLS files the flags name, read; undefined without --tls-cert. A file that cannot be read is a start-up error. */
+async function readTls(config: ServerConfig): Promise<{ cert: Buffer; key: Buffer; clientCa?: Buffer } | undefined> {
+  if (!config.tlsCert || !config.tlsKey) return undefined;
+  const read = async (flag: string, path: string) => {
+    try {
+      return Buffer.from(await Deno.readFile(path));
+    } catch (err) {
+      throw new Error(`cannot read ${flag} ${path}: ${(err as Error).message}`);
+    }
+  };
+  return {
+    cert: await read("--tls-cert", config.tlsCert),
+    key: await read("--tls-key", config.tlsKey),
+    clientCa: config.tlsClientCa ? await read("--tls-client-ca", config.tlsClientCa) : undefined,
   };
 }
 

@@ -22,6 +22,8 @@ export interface WebServerOptions {
   maxPayloadBytes: number;
   /** Where one line per request goes, and internal errors. */
   log: (line: string) => void;
+  /** PEM certificate chain and key: serve HTTPS. */
+  tls?: { cert: string; key: string };
 }
 
 /** A listening web server. */
@@ -76,12 +78,12 @@ export function startWebServer(options: WebServerOptions): WebServer {
     return response;
   };
 
-  const server = Deno.serve({ hostname, port, onListen: () => {} }, serve);
+  const server = Deno.serve({ hostname, port, onListen: () => {}, ...options.tls }, serve);
   const host = hostname.includes(":") ? `[${hostname}]` : hostname;
   let closed: Promise<void> | undefined;
   return {
     port: server.addr.port,
-    url: `http://${host}:${server.addr.port}`,
+    url: `${options.tls ? "https" : "http"}://${host}:${server.addr.port}`,
     close() {
       closing.abort();
       return closed ??= server.shutdown();

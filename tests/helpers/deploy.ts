@@ -4,12 +4,16 @@ import type { TestServer } from "./test_server.ts";
 const deployer = new URL("../fixtures/deploy_app.ts", import.meta.url).pathname;
 const repoRoot = new URL("../../", import.meta.url).pathname;
 
-/** Deploys `modulePath` (relative to the repository) and resolves with the deployed version. */
-export async function deployFixture(server: TestServer, modulePath: string): Promise<string> {
+/** Deploys `modulePath` (relative to the repository) and resolves with the deployed version; `env` adds settings. */
+export async function deployFixture(
+  server: TestServer,
+  modulePath: string,
+  env: Record<string, string> = {},
+): Promise<string> {
   const output = await new Deno.Command(Deno.execPath(), {
     args: ["run", "--no-prompt", "--allow-net=127.0.0.1", "--allow-read", "--allow-env", deployer, modulePath],
     cwd: repoRoot,
-    env: { STUPID_MODAL_SERVER: server.address, STUPID_MODAL_TOKEN: server.token, NO_COLOR: "1" },
+    env: { STUPID_MODAL_SERVER: server.address, STUPID_MODAL_TOKEN: server.token, NO_COLOR: "1", ...env },
     stdout: "piped",
     stderr: "piped",
   }).output();
