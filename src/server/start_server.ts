@@ -29,6 +29,8 @@ import { SpawnedCalls } from "./spawned_calls.ts";
 import type { ServerConfig } from "./server_config.ts";
 import { stupidModalHandlers } from "./service.ts";
 import { startWebServer, type WebServer } from "./web_server.ts";
+import { mountDashboard } from "../dashboard/dashboard_routes.ts";
+import { tokenIdentity } from "../dashboard/token_identity.ts";
 
 /** A started server. */
 export interface RunningServer {
@@ -228,6 +230,16 @@ export async function startServer(
         maxPayloadBytes: config.maxPayloadBytes,
         log,
         tls: tls && { cert: tls.cert.toString(), key: tls.key.toString() },
+        routes: (router, closing) =>
+          mountDashboard(router, {
+            identify: tokenIdentity(auth),
+            monitor,
+            store,
+            scheduler,
+            appLogs,
+            spawned,
+            closing,
+          }),
       });
     } catch (err) {
       await shutdown();

@@ -24,6 +24,8 @@ export interface WebServerOptions {
   log: (line: string) => void;
   /** PEM certificate chain and key: serve HTTPS. */
   tls?: { cert: string; key: string };
+  /** Adds more routes (the dashboard's) after the web endpoints; `closing` aborts when the server closes. */
+  routes?: (router: WebRouter, closing: AbortSignal) => void;
 }
 
 /** A listening web server. */
@@ -57,6 +59,7 @@ export function startWebServer(options: WebServerOptions): WebServer {
       "/apps/:app/:function",
       webEndpointHandler({ auth, store, scheduler, maxPayloadBytes, closing: closing.signal }),
     );
+  options.routes?.(router, closing.signal);
 
   const serve = async (request: Request): Promise<Response> => {
     const started = performance.now();
