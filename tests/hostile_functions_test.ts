@@ -8,6 +8,7 @@ import { executorsOf, startTestServer, useServer } from "./helpers/test_server.t
 import {
   app,
   bomb,
+  corruptsFrames,
   exits,
   forgesFrames,
   importsAnything,
@@ -92,7 +93,9 @@ Deno.test("hostile functions fail alone and the server keeps serving", async (t)
 
     await t.step("an odd error or forged frames from a function cannot crash the server", async () => {
       await rejects(oddError.remote(), hasCode(Code.INVALID_ARGUMENT, /^42$/));
-      await rejects(forgesFrames.remote(), hasCode(Code.INTERNAL, /malformed frame.*invalid code 999/));
+      // What a function posts reaches only its executor's main thread, which passes on printed lines alone.
+      equal(await forgesFrames.remote(), "forged");
+      await rejects(corruptsFrames.remote(), hasCode(Code.INTERNAL, /malformed frame/));
       equal(await ping.remote(), "pong");
     });
 

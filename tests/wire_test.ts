@@ -1,9 +1,9 @@
 /** Wire pieces: the transferable check, the version hash and executor frames. */
-import { deepStrictEqual, equal, notEqual, throws } from "node:assert/strict";
+import { deepStrictEqual, equal, notEqual, rejects, throws } from "node:assert/strict";
 import { appVersion } from "../src/wire/app_version.ts";
 import { decodeArgs } from "../src/wire/codec.ts";
 import { Code } from "../src/wire/errors.ts";
-import { frameHeader, FrameKind, parseFrame, readFrames } from "../src/sandbox/executor_frames.ts";
+import { frameHeaderBytes, FrameKind, readFrames, writeFrameHeader } from "../src/sandbox/executor_frames.ts";
 import type { FunctionSpec } from "../src/wire/proto.ts";
 import { assertTransferable } from "../src/wire/transferable.ts";
 
@@ -38,16 +38,26 @@ Deno.test("the version hash depends on content, not on order", async () => {
 
 Deno.test("executor frames survive any chunking of the byte stream", async () => {
   const payloads = [new Uint8Array([1, 2, 3]), new Uint8Array(70_000).fill(7), new Uint8Array()];
-  const frames = payloads.map((
-    payload,
-    id,
-  ) => [...frameHeader(FrameKind.Done, id + 1, payload.byteLength), ...payload]);
+  const frames = payloads.map((payload, id) => {
+    const header = new Uint8Array(frameHeaderBytes);
+    writeFrameHeader(new DataView(header.buffer), 0, FrameKind.Done, id + 1, payload.byteLength);
+    return [...header, ...payload];
+  });
   const bytes = new Uint8Array(frames.flat());
   for (const size of [3, 1000, 4096, bytes.length]) {
-    const stream = ReadableStream.from((function* () {
-      for (let i = 0; i < bytes.length; i += size) yield bytes.slice(i, i + size);
-    })());
-    const received = (await Array.fromAsync(readFrames(stream))).map(parseFrame);
+    // A source that hands out at most `size` bytes per read, as a socket may.
+    let offset = 0;
+    const source = {
+      read(buffer: Uint8Array): Promise<number | null> {
+        if (offset === bytes.length) return Promise.resolve(null);
+        const count = Math.min(size, buffer.byteLength, bytes.length - offset);
+        buffer.set(bytes.subarray(offset, offset + count));
+        offset += count;
+        return Promise.resolve(count);
+      },
+    };
+    const received: { kind: FrameKind; id: number; payload: Uint8Array }[] = [];
+    await readFrames(source, (kind, id, payload) => received.push({ kind, id, payload }));
     deepStrictEqual(received.map((frame) => [frame.kind, frame.id, frame.payload.byteLength]), [
       [FrameKind.Done, 1, 3],
       [FrameKind.Done, 2, 70_000],
@@ -55,6 +65,24 @@ Deno.test("executor frames survive any chunking of the byte stream", async () =>
     ]);
     deepStrictEqual(received[1].payload, payloads[1]);
   }
+});
+
+Deno.test("a stream that ends inside a frame, or a frame over the limit, is refused", async () => {
+  const frame = new Uint8Array(frameHeaderBytes + 4);
+  writeFrameHeader(new DataView(frame.buffer), 0, FrameKind.Done, 1, 4);
+  const once = (bytes: Uint8Array) => {
+    let given = false;
+    return {
+      read(buffer: Uint8Array): Promise<number | null> {
+        if (given) return Promise.resolve(null);
+        given = true;
+        buffer.set(bytes);
+        return Promise.resolve(bytes.byteLength);
+      },
+    };
+  };
+  await rejects(readFrames(once(frame.subarray(0, 11)), () => {}), /ended inside a frame/);
+  await rejects(readFrames(once(frame), () => {}, 10), /a frame of 13 bytes/);
 });
 
 Deno.test("arguments must be a CBOR array", () => {

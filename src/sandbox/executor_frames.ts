@@ -1,7 +1,8 @@
 /**
- * Binary frames between the server and an executor (over its Unix socket): a 4-byte big-endian
- * length of the rest, a 1-byte kind, a 4-byte call id, then the payload. Payloads of calls and
- * results are the CBOR bytes as they came, so nothing is decoded or copied on the way through.
+ * Binary frames between the server and an executor (over its Unix socket, one connection from the
+ * worker and one from the main thread): a 4-byte big-endian length of the rest, a 1-byte kind, a
+ * 4-byte call id, then the payload. Payloads of calls and results are the CBOR bytes as they came,
+ * so nothing is decoded on the way through.
  */
 
 /** What a frame carries. */
@@ -27,96 +28,98 @@ export enum FrameKind {
   Credit = 10,
   /** Server → executor: call `id` was cancelled; a generator stops at its next yield. */
   Cancel = 11,
+  /**
+   * Call `id` has printed this many lines so far; payload: a 4-byte count. Lines travel over the
+   * executor main thread's connection, so the items and outcome after this wait for them.
+   */
+  LogMark = 12,
 }
 
 /** Bytes before the payload. */
 export const frameHeaderBytes = 9;
 
-/** One parsed frame; `payload` may share its buffer with other frames. */
-export interface Frame {
-  kind: FrameKind;
-  id: number;
-  payload: Uint8Array;
+/** What frames are read from: a connection, or anything with its `read`. */
+export interface FrameSource {
+  read(buffer: Uint8Array): Promise<number | null>;
 }
 
-/** The header of a frame whose payload has `payloadBytes` bytes; write the payload after it. */
-export function frameHeader(kind: FrameKind, id: number, payloadBytes: number): Uint8Array {
-  const header = new Uint8Array(frameHeaderBytes);
-  const view = new DataView(header.buffer);
-  view.setUint32(0, payloadBytes + 5);
-  view.setUint8(4, kind);
-  view.setUint32(5, id);
-  return header;
-}
+/** Receives one whole frame. The payload is the receiver's own: nothing else shares its bytes. */
+export type FrameHandler = (kind: FrameKind, id: number, payload: Uint8Array) => void;
 
-/** Payloads up to this size are copied behind their header, so a frame is one write and one read. */
-const inlinePayloadBytes = 64 * 1024;
+/** Bytes asked for per read; a frame larger than this gets a buffer of its own, read into directly. */
+const readChunkBytes = 64 * 1024;
 
 /**
- * A frame as the parts to write back to back: one buffer for a small payload, the header and the
- * payload itself (never copied) for a large one.
+ * Reads `source` until it ends, handing every whole frame to `onFrame`. All frames that one read
+ * completes are handed over in one go, synchronously, so that what they cause can be written out
+ * together. Throws if the source ends inside a frame or a frame is longer than `maxFrameBytes`.
  */
-export function frameParts(kind: FrameKind, id: number, payload: Uint8Array): Uint8Array[] {
-  const header = frameHeader(kind, id, payload.byteLength);
-  if (payload.byteLength > inlinePayloadBytes) return [header, payload];
-  const frame = new Uint8Array(frameHeaderBytes + payload.byteLength);
-  frame.set(header);
-  frame.set(payload, frameHeaderBytes);
-  return [frame];
-}
-
-/** Reads the kind, id and payload of one whole frame. */
-export function parseFrame(frame: Uint8Array): Frame {
-  const view = new DataView(frame.buffer, frame.byteOffset, frameHeaderBytes);
-  return { kind: view.getUint8(4), id: view.getUint32(5), payload: frame.subarray(frameHeaderBytes) };
-}
-
-/**
- * Yields each whole frame of a byte stream. A frame that spans chunks gets a buffer of its own;
- * one inside a chunk is a view of that chunk.
- */
-export async function* readFrames(stream: ReadableStream<Uint8Array>): AsyncGenerator<Uint8Array> {
-  const chunks: Uint8Array[] = [];
-  let buffered = 0;
-  for await (const chunk of stream) {
-    chunks.push(chunk);
-    buffered += chunk.byteLength;
-    while (buffered >= frameHeaderBytes) {
-      const head = chunks[0].byteLength >= 4 ? chunks[0] : gather(chunks, 4, false);
-      const size = 4 + new DataView(head.buffer, head.byteOffset, 4).getUint32(0);
-      if (buffered < size) break;
-      buffered -= size;
-      yield take(chunks, size);
+export async function readFrames(
+  source: FrameSource,
+  onFrame: FrameHandler,
+  maxFrameBytes = Number.MAX_SAFE_INTEGER,
+): Promise<void> {
+  const buffer = new Uint8Array(readChunkBytes);
+  const view = new DataView(buffer.buffer);
+  let start = 0;
+  let end = 0;
+  while (true) {
+    // Room to read into: a partial frame moves to the front when it could not be completed in place.
+    if (start === end) start = end = 0;
+    else if (
+      end - start < 4
+        ? buffer.byteLength - start < frameHeaderBytes
+        : start + 4 + view.getUint32(start) > buffer.byteLength
+    ) {
+      buffer.copyWithin(0, start, end);
+      end -= start;
+      start = 0;
+    }
+    const count = await source.read(buffer.subarray(end));
+    if (count === null) {
+      if (end > start) throw new Error(`the connection ended inside a frame (${end - start} bytes left)`);
+      return;
+    }
+    end += count;
+    while (end - start >= 4) {
+      const size = 4 + view.getUint32(start);
+      if (size < frameHeaderBytes || size > maxFrameBytes) throw new Error(`a frame of ${size} bytes`);
+      if (end - start < size) {
+        if (size <= buffer.byteLength) break;
+        // Larger than the read buffer: read the rest straight into a buffer of its own.
+        const frame = new Uint8Array(size);
+        frame.set(buffer.subarray(start, end));
+        let filled = end - start;
+        start = end = 0;
+        while (filled < size) {
+          const more = await source.read(frame.subarray(filled));
+          if (more === null) throw new Error(`the connection ended inside a frame (${filled} of ${size} bytes)`);
+          filled += more;
+        }
+        const frameView = new DataView(frame.buffer, 0, frameHeaderBytes);
+        onFrame(frameView.getUint8(4), frameView.getUint32(5), frame.subarray(frameHeaderBytes));
+        break;
+      }
+      const kind = view.getUint8(start + 4);
+      const id = view.getUint32(start + 5);
+      const payload = buffer.slice(start + frameHeaderBytes, start + size);
+      start += size;
+      onFrame(kind, id, payload);
     }
   }
 }
 
-/** Removes and returns the first `n` bytes of the queued chunks. */
-function take(chunks: Uint8Array[], n: number): Uint8Array {
-  const first = chunks[0];
-  if (first.byteLength === n) return chunks.shift()!;
-  if (first.byteLength > n) {
-    chunks[0] = first.subarray(n);
-    return first.subarray(0, n);
-  }
-  return gather(chunks, n, true);
-}
-
-/** Copies the first `n` bytes of the queued chunks into one buffer, consuming them if asked. */
-function gather(chunks: Uint8Array[], n: number, consume: boolean): Uint8Array {
-  const out = new Uint8Array(n);
-  let filled = 0;
-  let index = 0;
-  while (filled < n) {
-    const chunk = chunks[index];
-    const part = Math.min(chunk.byteLength, n - filled);
-    out.set(chunk.subarray(0, part), filled);
-    filled += part;
-    if (!consume) index++;
-    else if (part === chunk.byteLength) chunks.shift();
-    else chunks[0] = chunk.subarray(part);
-  }
-  return out;
+/** Writes the header of a frame whose payload has `payloadBytes` bytes into `target` at `offset`. */
+export function writeFrameHeader(
+  target: DataView,
+  offset: number,
+  kind: FrameKind,
+  id: number,
+  payloadBytes: number,
+): void {
+  target.setUint32(offset, payloadBytes + 5);
+  target.setUint8(offset + 4, kind);
+  target.setUint32(offset + 5, id);
 }
 
 /** A CallMethod payload: a 2-byte length and the method's UTF-8 name, then the CBOR arguments. */
@@ -134,9 +137,4 @@ export function parseMethodPayload(payload: Uint8Array): { method: string; args:
   const length = new DataView(payload.buffer, payload.byteOffset, 2).getUint16(0);
   const method = new TextDecoder().decode(payload.subarray(2, 2 + length));
   return { method, args: payload.subarray(2 + length) };
-}
-
-/** Whether a view covers its whole buffer, so the buffer can be transferred without harm. */
-export function ownsBuffer(bytes: Uint8Array): boolean {
-  return bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength;
 }

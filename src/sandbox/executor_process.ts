@@ -1,12 +1,13 @@
 /**
  * The server's handle on one executor process: spawns it with exactly its function's permissions
- * and heap cap, talks to it in binary frames over a Unix socket of its own, runs one input at a
- * time, and tells why it died.
+ * and heap cap, talks to its worker in binary frames over a Unix socket of its own (every frame of
+ * one turn in one write), runs inputs, and tells why it died.
  */
 import { join } from "node:path";
 import { Code, StupidModalError } from "../wire/errors.ts";
 import { type CallOutcome, failed } from "./call_outcome.ts";
-import { type Frame, FrameKind, frameParts, methodPayload, parseFrame, readFrames } from "./executor_frames.ts";
+import { FrameKind, methodPayload, readFrames } from "./executor_frames.ts";
+import { FrameWriter } from "./frame_writer.ts";
 import type { ExecutorInit, ExecutorLogLine } from "./executor_messages.ts";
 import { readFailureReport } from "./failure_report.ts";
 import { executorMode, standalone } from "./standalone.ts";
@@ -35,11 +36,19 @@ const maxLogLineBytes = 64 * 1024;
 /** The V8 exit status of a process that ran out of heap (SIGTRAP). */
 const outOfMemoryStatus = 133;
 
+/** How long an executor that closed its socket unasked has to exit before it is killed. */
+const hangUpGraceMs = 2_000;
+
 interface RunningInput {
   id: number;
   onLog: (line: ExecutorLogLine) => void;
   onItem?: (value: Uint8Array) => void;
   settle: (outcome: CallOutcome) => void;
+  /** Lines received (they come over the main thread's connection), and lines the worker said it printed. */
+  printed: number;
+  mark: number;
+  /** Items and the outcome that came before the lines printed ahead of them: they wait for those. */
+  held?: { mark: number; act: () => void }[];
 }
 
 /** One live executor process. */
@@ -51,7 +60,10 @@ export class ExecutorProcess {
   /** Resolves with the exit status once the process is gone. */
   readonly exited: Promise<Deno.CommandStatus>;
   #child: Deno.ChildProcess;
-  #output: WritableStreamDefaultWriter<Uint8Array> | undefined;
+  /** Frames to the worker. */
+  #output: FrameWriter | undefined;
+  /** The executor main thread's connection. */
+  #control: Deno.Conn | undefined;
   #running = new Map<number, RunningInput>();
   #killReason: CallOutcome | undefined;
   #killedFor: number | undefined;
@@ -116,11 +128,9 @@ export class ExecutorProcess {
   ): Promise<CallOutcome> {
     this.served++;
     return new Promise((settle) => {
-      this.#running.set(id, { id, onLog, onItem, settle });
-      const parts = !method
-        ? frameParts(FrameKind.Call, id, args)
-        : frameParts(FrameKind.CallMethod, id, methodPayload(method, args));
-      for (const part of parts) this.#output!.write(part).catch(() => {});
+      this.#running.set(id, { id, onLog, onItem, settle, printed: 0, mark: 0 });
+      if (!method) this.#output!.frame(FrameKind.Call, id, args);
+      else this.#output!.frame(FrameKind.CallMethod, id, methodPayload(method, args));
     });
   }
 
@@ -129,7 +139,7 @@ export class ExecutorProcess {
     if (!this.#running.has(id)) return;
     const payload = new Uint8Array(4);
     new DataView(payload.buffer).setUint32(0, count);
-    for (const part of frameParts(FrameKind.Credit, id, payload)) this.#output?.write(part).catch(() => {});
+    this.#output?.frame(FrameKind.Credit, id, payload);
   }
 
   /** Inputs running now. */
@@ -140,7 +150,7 @@ export class ExecutorProcess {
   /** Tells the executor that running input `id` was cancelled (a generator then stops). */
   cancelInput(id: number): void {
     if (!this.#running.has(id)) return;
-    for (const part of frameParts(FrameKind.Cancel, id, new Uint8Array())) this.#output?.write(part).catch(() => {});
+    this.#output?.frame(FrameKind.Cancel, id);
   }
 
   /**
@@ -159,23 +169,47 @@ export class ExecutorProcess {
     }
   }
 
-  /** Asks the process to end by closing its socket; it exits on its own. */
+  /** Asks the process to end by closing its connections; it exits on its own. */
   stop(): void {
     this.#stopping = true;
-    this.#output?.close().catch(() => {});
+    this.#output?.end();
+    this.#control?.closeWrite().catch(() => {});
   }
 
-  /** Takes the executor's one connection, then removes the socket so nobody else can connect. */
+  /**
+   * Takes the executor's two connections, its main thread's (load failures, printed lines) and
+   * then its worker's (everything else), and removes the socket so nobody else can connect.
+   */
   async #accept(listener: Deno.Listener, socket: string): Promise<void> {
-    const connection = await Promise.race([listener.accept(), this.exited.then(() => undefined)]);
+    const gone = this.exited.then(() => undefined);
+    const control = await Promise.race([listener.accept(), gone]);
+    const data = control && await Promise.race([listener.accept(), gone]);
     listener.close();
     await Deno.remove(socket).catch(() => {});
-    if (!connection) return;
-    this.#output = connection.writable.getWriter();
-    this.#output.closed.catch(() => {});
-    if (this.#stopping || this.#killReason) this.#output.close().catch(() => {});
+    if (control) {
+      this.#control = control;
+      this.#serve(control, false);
+    }
+    if (!data) return;
+    this.#output = new FrameWriter(data);
+    if (this.#stopping || this.#killReason) this.stop();
+    await this.#serve(data, true);
+  }
+
+  /** Reads a connection's frames until it ends; a malformed frame or report costs the executor. */
+  async #serve(connection: Deno.Conn, isWorker: boolean): Promise<void> {
+    // A result may be up to the payload limit; a failure report or a line a little more.
+    const maxFrameBytes = 2 * this.#maxPayloadBytes + 1024 * 1024;
     try {
-      for await (const bytes of readFrames(connection.readable)) this.#receive(parseFrame(bytes));
+      await readFrames(connection, (kind, id, payload) => this.#receive(kind, id, payload), maxFrameBytes);
+      connection.close();
+      // The worker hung up unasked (it ended itself): whatever it ran is lost; the process goes.
+      if (isWorker && !this.#stopping && this.#killReason === undefined) {
+        const timer = setTimeout(() => {
+          this.kill(failed(Code.INTERNAL, "the executor closed its connection unexpectedly; it was replaced"));
+        }, hangUpGraceMs);
+        this.exited.finally(() => clearTimeout(timer));
+      }
     } catch (err) {
       // Our own stop() closed the connection: the executor finishes its exit hook and goes.
       if (this.#stopping) return;
@@ -186,40 +220,63 @@ export class ExecutorProcess {
     }
   }
 
-  #receive(frame: Frame): void {
-    switch (frame.kind) {
+  #receive(kind: FrameKind, id: number, payload: Uint8Array): void {
+    switch (kind) {
       case FrameKind.Ready:
         return this.#ready.resolve();
       case FrameKind.LoadFailed: {
-        const message = `the app failed to load: ${new TextDecoder().decode(frame.payload)}`;
+        const message = `the app failed to load: ${new TextDecoder().decode(payload)}`;
         return this.#ready.reject(new StupidModalError(Code.FAILED_PRECONDITION, message));
       }
       case FrameKind.Stdout:
-      case FrameKind.Stderr:
-        return this.#running.get(frame.id)?.onLog({
-          stream: frame.kind === FrameKind.Stdout ? 0 : 1,
-          text: new TextDecoder().decode(frame.payload.subarray(0, maxLogLineBytes)),
+      case FrameKind.Stderr: {
+        const running = this.#running.get(id);
+        if (!running) return;
+        running.printed++;
+        running.onLog({
+          stream: kind === FrameKind.Stdout ? 0 : 1,
+          text: new TextDecoder().decode(payload.subarray(0, maxLogLineBytes)),
         });
-      case FrameKind.Item:
-        this.#running.get(frame.id)?.onItem?.(frame.payload.slice());
-        return;
-      case FrameKind.Done: {
-        // The worker checks the size too; this holds even if the function forged the frame.
-        const limit = this.#maxPayloadBytes;
-        if (frame.payload.byteLength <= limit) return this.#finish(frame.id, { value: frame.payload });
-        const message = `the result is ${frame.payload.byteLength} bytes, over the server's limit of ${limit} bytes`;
-        return this.#finish(frame.id, failed(Code.RESOURCE_EXHAUSTED, message));
+        return this.#release(running);
       }
-      case FrameKind.Failed: {
-        if (!this.#running.has(frame.id)) return;
-        const { failure, recycle } = readFailureReport(frame.payload);
-        this.#finish(frame.id, { failure });
-        if (recycle) this.kill(failed(Code.INTERNAL, `executor recycled after: ${failure.message}`));
+      case FrameKind.LogMark: {
+        const running = this.#running.get(id);
+        if (running) running.mark = new DataView(payload.buffer, payload.byteOffset, 4).getUint32(0);
         return;
+      }
+      case FrameKind.Item:
+        return this.#inOrder(id, () => this.#running.get(id)?.onItem?.(payload));
+      case FrameKind.Done:
+        return this.#inOrder(id, () => {
+          // The worker checks the size too; this holds even if the function forged the frame.
+          const limit = this.#maxPayloadBytes;
+          if (payload.byteLength <= limit) return this.#finish(id, { value: payload });
+          const message = `the result is ${payload.byteLength} bytes, over the server's limit of ${limit} bytes`;
+          this.#finish(id, failed(Code.RESOURCE_EXHAUSTED, message));
+        });
+      case FrameKind.Failed: {
+        if (!this.#running.has(id)) return;
+        const { failure, recycle } = readFailureReport(payload);
+        return this.#inOrder(id, () => {
+          this.#finish(id, { failure });
+          if (recycle) this.kill(failed(Code.INTERNAL, `executor recycled after: ${failure.message}`));
+        });
       }
       default:
-        this.kill(failed(Code.INTERNAL, `the executor sent an unknown frame kind ${frame.kind}; it was replaced`));
+        this.kill(failed(Code.INTERNAL, `the executor sent an unknown frame kind ${kind}; it was replaced`));
     }
+  }
+
+  /** Acts on an item or outcome now, or once the lines the call printed before it have arrived. */
+  #inOrder(id: number, act: () => void): void {
+    const running = this.#running.get(id);
+    if (!running || running.printed >= running.mark) return act();
+    (running.held ??= []).push({ mark: running.mark, act });
+  }
+
+  #release(running: RunningInput): void {
+    const held = running.held;
+    while (held && held.length > 0 && held[0].mark <= running.printed) held.shift()!.act();
   }
 
   #finish(id: number, outcome: CallOutcome): void {

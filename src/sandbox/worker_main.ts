@@ -1,22 +1,48 @@
 /**
- * Runs inside the sandboxed Web Worker, imported before the app's modules: routes console output
- * to the current call, turns `Deno.exit` and stray errors into call failures, and runs inputs.
+ * Runs inside the sandboxed Web Worker, imported before the app's modules: talks to the server
+ * over the executor's Unix socket itself (frames in, frames out, coalesced per turn), routes
+ * console output to the current call (through the main thread, so it leaves even while the call
+ * keeps this thread busy), turns `Deno.exit` and stray errors into call failures, and runs inputs.
  */
 import { AsyncLocalStorage } from "node:async_hooks";
 import { findFunction } from "../sdk/function_registry.ts";
 import { decodeArgs, encodeValue } from "../wire/codec.ts";
 import { Code, StupidModalError } from "../wire/errors.ts";
 import { assertTransferable } from "../wire/transferable.ts";
-import { FrameKind, frameParts, parseFrame, parseMethodPayload } from "./executor_frames.ts";
+import { FrameKind, parseMethodPayload, readFrames } from "./executor_frames.ts";
+import { FrameWriter } from "./frame_writer.ts";
 import type { RemoteErrorInfo } from "../wire/proto.ts";
 import type { ExecutorInit, FailureReport } from "./executor_messages.ts";
 
 const scope = self as unknown as Worker;
 const text = new TextEncoder();
+/** A printed line longer than this reaches the server cut short (the server cuts it there too). */
+const maxLogLineBytes = 64 * 1024;
 
-/** Sends one frame to the executor's main thread, which writes it to the server. */
-function emit(kind: FrameKind, id: number, payload: Uint8Array = new Uint8Array()): void {
-  scope.postMessage(frameParts(kind, id, payload));
+/** Frames to the server; none before the worker is connected (output then has no call to go to). */
+let writer: FrameWriter | undefined;
+
+/** Sends one frame to the server, with whatever else this turn sends. */
+function emit(kind: FrameKind, id: number, payload?: Uint8Array): void {
+  writer?.frame(kind, id, payload);
+}
+
+/** Lines each running call has printed, while it has printed any. */
+const printed = new Map<number, number>();
+
+/**
+ * Sends an item or outcome of a call, first telling how many lines the call has printed: they
+ * travel another way, and the server waits for them before it acts on what follows.
+ */
+function emitAfterLines(kind: FrameKind, id: number, payload: Uint8Array, last: boolean): void {
+  const lines = printed.get(id);
+  if (lines !== undefined) {
+    const count = new Uint8Array(4);
+    new DataView(count.buffer).setUint32(0, lines);
+    emit(FrameKind.LogMark, id, count);
+    if (last) printed.delete(id);
+  }
+  emit(kind, id, payload);
 }
 
 let init: ExecutorInit | undefined;
@@ -41,30 +67,59 @@ self.addEventListener("unhandledrejection", (event) => {
 // deno-lint-ignore no-explicit-any
 let instance: Record<string, any> | undefined;
 
-scope.onmessage = async (event: MessageEvent<ExecutorInit | Uint8Array | "exit">) => {
-  if (event.data === "exit") return await exitInstance();
-  if (!(event.data instanceof Uint8Array)) return await start(event.data);
-  const frame = parseFrame(event.data);
-  if (frame.kind === FrameKind.Call) {
-    await run(frame.id, () => findFunction(init!.functionName)!.implementation, frame.payload);
-  }
-  if (frame.kind === FrameKind.Cancel) return cancelStream(frame.id);
-  if (frame.kind === FrameKind.Credit) {
-    return grantCredit(frame.id, new DataView(frame.payload.buffer, frame.payload.byteOffset, 4).getUint32(0));
-  }
-  if (frame.kind === FrameKind.CallMethod) {
-    const { method, args } = parseMethodPayload(frame.payload);
-    await run(frame.id, () => methodOf(method), args);
-  }
+// The executor's main thread sends the init, once; everything after comes over the socket.
+scope.onmessage = (event: MessageEvent<ExecutorInit>) => {
+  scope.onmessage = null;
+  serve(event.data);
 };
 
-async function start(message: ExecutorInit): Promise<void> {
+/** Connects, loads the function, serves frames until the server closes the socket, then runs the exit hook. */
+async function serve(message: ExecutorInit): Promise<void> {
   init = message;
+  const connection = await Deno.connect({ transport: "unix", path: message.socket });
+  writer = new FrameWriter(connection);
+  if (await start(message)) {
+    try {
+      await readFrames(connection, receive);
+    } catch {
+      // The server went away abruptly; stop all the same.
+    }
+  }
+  // The server closed the socket (scale-down, shutdown, or its own death); the main thread bounds
+  // the exit hook's time.
+  await exitInstance();
+}
+
+function receive(kind: FrameKind, id: number, payload: Uint8Array): void {
+  switch (kind) {
+    case FrameKind.Call:
+      return run(id, functionImplementation, payload);
+    case FrameKind.CallMethod: {
+      const { method, args } = parseMethodPayload(payload);
+      return run(id, () => methodOf(method), args);
+    }
+    case FrameKind.Cancel:
+      return cancelStream(id);
+    case FrameKind.Credit:
+      return grantCredit(id, new DataView(payload.buffer, payload.byteOffset, 4).getUint32(0));
+  }
+}
+
+function functionImplementation(): (...args: unknown[]) => unknown {
+  return findFunction(init!.functionName)!.implementation as (...args: unknown[]) => unknown;
+}
+
+/** Loads the function (and enters a class's instance); tells the server Ready or LoadFailed. */
+async function start(message: ExecutorInit): Promise<boolean> {
   const fn = findFunction(message.functionName);
   if (!fn) {
-    return emit(FrameKind.LoadFailed, 0, text.encode(`the app defines no function named "${message.functionName}"`));
+    emit(FrameKind.LoadFailed, 0, text.encode(`the app defines no function named "${message.functionName}"`));
+    return false;
   }
-  if (message.classParams === undefined) return emit(FrameKind.Ready, 0);
+  if (message.classParams === undefined) {
+    emit(FrameKind.Ready, 0);
+    return true;
+  }
   try {
     const encoded = Uint8Array.from(atob(message.classParams), (c) => c.charCodeAt(0));
     const params = encoded.byteLength > 0 ? decodeArgs(encoded) : [];
@@ -72,6 +127,7 @@ async function start(message: ExecutorInit): Promise<void> {
     instance = new (fn.implementation as any)(...params);
     await instance!.enter?.();
     emit(FrameKind.Ready, 0);
+    return true;
   } catch (err) {
     const { name, message: reason } = remoteError(err);
     emit(
@@ -79,6 +135,7 @@ async function start(message: ExecutorInit): Promise<void> {
       0,
       text.encode(`${message.functionName}'s constructor or enter() threw ${name}: ${reason}`),
     );
+    return false;
   }
 }
 
@@ -100,7 +157,7 @@ async function streamItems(id: number, generator: AsyncGenerator<unknown> | Gene
       const step = await generator.next();
       if (step.done) return step.value;
       assertTransferable(step.value, "a yielded value");
-      emit(FrameKind.Item, id, encodeValue(step.value));
+      emitAfterLines(FrameKind.Item, id, encodeValue(step.value), false);
       if (--credit.left <= 0) await new Promise<void>((resolve) => credit.more = resolve);
       if (credit.cancelled) {
         await generator.return(undefined);
@@ -151,16 +208,38 @@ async function exitInstance(): Promise<void> {
   scope.postMessage("exited");
 }
 
-function run(id: number, target: () => (...args: unknown[]) => unknown, args: Uint8Array): Promise<void> {
+/** Starts one input; a function that returns a plain value is done before this returns. */
+function run(id: number, target: () => (...args: unknown[]) => unknown, args: Uint8Array): void {
   runningCalls.add(id);
-  return callContext.run(id, () => runCall(id, target, args)).finally(() => runningCalls.delete(id));
+  callContext.run(id, () => runCall(id, target, args));
 }
 
-async function runCall(id: number, target: () => (...args: unknown[]) => unknown, args: Uint8Array): Promise<void> {
+function runCall(id: number, target: () => (...args: unknown[]) => unknown, args: Uint8Array): void {
+  let result: unknown;
   try {
-    let result = target()(...decodeArgs(args));
-    if (isGenerator(result)) result = await streamItems(id, result);
-    result = await result;
+    result = target()(...decodeArgs(args));
+    if (isGenerator(result)) {
+      streamItems(id, result).then((value) => finish(id, value), (err) => fail(id, err));
+      return;
+    }
+    if (isThenable(result)) {
+      Promise.resolve(result).then((value) => finish(id, value), (err) => fail(id, err));
+      return;
+    }
+  } catch (err) {
+    return fail(id, err);
+  }
+  finish(id, result);
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return (typeof value === "object" || typeof value === "function") && value !== null &&
+    typeof (value as PromiseLike<unknown>).then === "function";
+}
+
+/** Sends a call's result. */
+function finish(id: number, result: unknown): void {
+  try {
     assertTransferable(result, "the function's result");
     const value = encodeValue(result);
     if (value.byteLength > init!.maxPayloadBytes) {
@@ -169,10 +248,17 @@ async function runCall(id: number, target: () => (...args: unknown[]) => unknown
         `the result is ${value.byteLength} bytes, over the server's limit of ${init!.maxPayloadBytes} bytes`,
       );
     }
-    emit(FrameKind.Done, id, value);
+    runningCalls.delete(id);
+    emitAfterLines(FrameKind.Done, id, value, true);
   } catch (err) {
-    emit(FrameKind.Failed, id, encodeValue(describeFailure(err, false)));
+    fail(id, err);
   }
+}
+
+/** Sends a call's failure. */
+function fail(id: number, err: unknown): void {
+  runningCalls.delete(id);
+  emitAfterLines(FrameKind.Failed, id, encodeValue(describeFailure(err, false)), true);
 }
 
 /**
@@ -181,7 +267,9 @@ async function runCall(id: number, target: () => (...args: unknown[]) => unknown
  * is nobody to tell, and the executor lives on.
  */
 function failCurrent(reason: unknown): void {
-  for (const id of runningCalls) emit(FrameKind.Failed, id, encodeValue(describeFailure(reason, true)));
+  for (const id of runningCalls) {
+    emitAfterLines(FrameKind.Failed, id, encodeValue(describeFailure(reason, true)), false);
+  }
 }
 
 function describeFailure(err: unknown, recycle: boolean): FailureReport {
@@ -239,9 +327,13 @@ function callerPaths(stack: string): string {
 
 function captureConsole(): void {
   const print = (kind: FrameKind) => (...data: unknown[]) => {
+    // Output from outside any call (a timer left behind) has nobody to go to.
+    const id = callContext.getStore();
+    if (id === undefined) return;
     const line = data.map((item) => typeof item === "string" ? item : Deno.inspect(item)).join(" ");
-    // Output from outside any call (a timer left behind) is dropped by the server.
-    emit(kind, callContext.getStore() ?? 0, text.encode(line));
+    const bytes = text.encode(line).slice(0, maxLogLineBytes);
+    printed.set(id, (printed.get(id) ?? 0) + 1);
+    scope.postMessage([kind, id, bytes], [bytes.buffer]);
   };
   Object.assign(console, {
     log: print(FrameKind.Stdout),
