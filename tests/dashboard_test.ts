@@ -5,6 +5,9 @@
  * no request leaving loopback. Screenshots of each page go to tests/artifacts/dashboard/ (ignored by git).
  */
 import { deepStrictEqual, equal, match, notEqual, ok, rejects } from "node:assert/strict";
+import { DashboardSessions } from "../src/dashboard/dashboard_sessions.ts";
+import { safeNext } from "../src/dashboard/dashboard_login.ts";
+import { readSessionCookie, sessionCookie } from "../src/dashboard/session_cookie.ts";
 import type { Browser, Page } from "playwright-core";
 import { lookup } from "../mod.ts";
 import { launchChromium } from "./helpers/browser.ts";
@@ -22,6 +25,43 @@ Deno.test("the committed browser bundle is what `deno task dashboard` builds fro
   }).output();
   const text = new TextDecoder();
   equal(code, 0, `${text.decode(stdout)}${text.decode(stderr)}`);
+});
+
+Deno.test("sessions expire, end with their token, and are bounded in number; the cookie holds only the id", () => {
+  let now = 1_000;
+  const sessions = new DashboardSessions({ ttlMs: 100, maxSessions: 2, now: () => now });
+  let valid = true;
+  const a = sessions.open({ name: "ops", scopes: ["admin"] }, () => valid);
+  match(a, /^[A-Za-z0-9_-]{43}$/);
+  equal(sessions.find(a)?.identity.name, "ops");
+  equal(sessions.find("not-an-id"), undefined);
+  equal(sessions.find(undefined), undefined);
+  valid = false;
+  equal(sessions.find(a), undefined, "a revoked token ends its session");
+  valid = true;
+  const b = sessions.open({ name: "b", scopes: ["admin"] }, () => true);
+  const c = sessions.open({ name: "c", scopes: ["admin"] }, () => true);
+  const d = sessions.open({ name: "d", scopes: ["admin"] }, () => true);
+  equal(sessions.find(b), undefined, "the oldest session made room");
+  equal(sessions.find(c)?.identity.name, "c");
+  now += 100;
+  equal(sessions.find(d), undefined, "expired");
+  sessions.close(c);
+  equal(sessions.find(c), undefined);
+
+  const cookie = sessionCookie("abc", 3600, false);
+  equal(cookie, "stupid_modal_session=abc; Path=/; Max-Age=3600; HttpOnly; SameSite=Strict");
+  match(sessionCookie("abc", 1, true), /; Secure$/);
+  const request = new Request("http://x/", { headers: { cookie: "other=1; stupid_modal_session=abc; x=y" } });
+  equal(readSessionCookie(request), "abc");
+});
+
+Deno.test("after login, only this server's own paths", () => {
+  equal(safeNext("/ui/calls?phase=failed"), "/ui/calls?phase=failed");
+  for (const next of [null, "", "https://evil.example/", "//evil.example/", "/\\evil.example", "ui/calls", "/login"]) {
+    equal(safeNext(next), "/", String(next));
+  }
+  equal(safeNext("/ui/calls\nSet-Cookie: x"), "/");
 });
 
 Deno.test("the dashboard, live in a browser", async (t) => {
@@ -57,6 +97,15 @@ Deno.test("the dashboard, live in a browser", async (t) => {
       const wrongBearer = await fetch(`${web}/api/apps`, { headers: { authorization: "Bearer nope" } });
       await wrongBearer.body?.cancel();
       equal(wrongBearer.status, 401);
+      const forged = await fetch(`${web}/login`, {
+        method: "POST",
+        headers: { origin: "http://evil.example", "content-type": "application/x-www-form-urlencoded" },
+        body: new URLSearchParams({ token: server!.token, next: "/" }),
+        redirect: "manual",
+      });
+      await forged.body?.cancel();
+      equal(forged.status, 403, "a login posted from another site's page is refused");
+      equal(forged.headers.get("set-cookie"), null);
       await page.goto(`${web}/ui/calls?phase=failed`);
       await page.waitForURL(/\/login\?next=%2Fui%2Fcalls%3Fphase%3Dfailed$/);
       await page.getByLabel("Token").waitFor();
@@ -196,7 +245,15 @@ Deno.test("the dashboard, live in a browser", async (t) => {
       const labels = await page.locator("figure.chart svg").evaluateAll((svgs) =>
         svgs.map((svg) => svg.getAttribute("aria-label") ?? "")
       );
-      match(labels[2], /^Executors over the last 5 minutes; now: executors \d+ ; peak [1-9]/);
+      match(labels[2], /^Executors over the last 5 minutes; now: executors \d+; peak [1-9]/);
+      const failed = await fetch(`${web}/api/calls?phase=failed`, {
+        headers: { authorization: `Bearer ${server!.token}` },
+      }).then((answer) => answer.json());
+      deepStrictEqual(
+        failed.calls.map((c: { function: string }) => c.function),
+        ["fails"],
+        "the API, with a bearer token",
+      );
       await shot("overview");
     });
 

@@ -76,6 +76,7 @@ export function serveEvents(request: Request, context: EventsContext, stillValid
     let quiet = 0;
     const removeClient = feed.add({
       wantsExecutors: wants.has("executors"),
+      close: () => sink.close(),
       onCalls: wants.has("calls") ? (calls) => sendCalls(sink, data, calls, callId) : undefined,
       onAppsChanged: wants.has("apps") ? () => sink.send("apps", data.apps(origin)) : undefined,
       onTick(tick) {

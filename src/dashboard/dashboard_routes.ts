@@ -34,6 +34,8 @@ export interface DashboardOptions {
   closing: AbortSignal;
   /** Session table (default: a new one, eight-hour sessions). */
   sessions?: DashboardSessions;
+  /** The server's log, for the dashboard's own failures (default: stderr). */
+  log?: (line: string) => void;
 }
 
 const phases: readonly string[] = ["queued", "running", "succeeded", "failed", "cancelled", "active"];
@@ -55,6 +57,7 @@ export function mountDashboard(router: WebRouter, options: DashboardOptions): vo
     executors: () => scheduler.executors(),
     onDeploymentChange: (listener) => store.onDeploymentChange(listener),
     closing,
+    log: options.log,
   });
   const data = new DashboardData({
     monitor,

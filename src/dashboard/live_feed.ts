@@ -28,6 +28,8 @@ export interface FeedClient {
   onTick(tick: FeedTick): void;
   /** An app was deployed or stopped. */
   onAppsChanged?(): void;
+  /** The feed dropped the stream (delivering to it failed): end it. */
+  close?(): void;
 }
 
 /** Where the feed reads from. */
@@ -40,6 +42,8 @@ export interface LiveFeedSources {
   closing: AbortSignal;
   /** How often changed calls go out (default 200 ms). */
   batchMs?: number;
+  /** Where a failure to feed a stream is reported (a bug: the stream is dropped, the server goes on). */
+  log?: (line: string) => void;
 }
 
 /** Seconds of executor counts kept. */
@@ -74,9 +78,11 @@ export class LiveFeed {
     this.#unsubscribe = sources.monitor.subscribe((call) => this.#callChanged(call));
     sources.onDeploymentChange(() => {
       if (this.#closed) return;
-      for (const client of this.#clients) client.onAppsChanged?.();
+      this.#each((client) => client.onAppsChanged?.());
     });
-    this.#ticker = setInterval(() => this.#tick(), 1000);
+    this.#ticker = setInterval(() => {
+      this.#tick().catch((err) => (sources.log ?? console.error)(`dashboard: a tick failed: ${err?.stack ?? err}`));
+    }, 1000);
     Deno.unrefTimer(this.#ticker);
     this.#sample(Date.now());
     sources.closing.addEventListener("abort", () => this.#close(), { once: true });
@@ -144,7 +150,22 @@ export class LiveFeed {
     this.#batchTimer = undefined;
     const calls = [...this.#changed.values()];
     this.#changed.clear();
-    for (const client of this.#clients) client.onCalls?.(calls);
+    this.#each((client) => client.onCalls?.(calls));
+  }
+
+  /** Runs `deliver` for each stream; a stream whose delivery throws is dropped and the error logged. */
+  #each(deliver: (client: FeedClient) => void): void {
+    for (const client of [...this.#clients]) {
+      try {
+        deliver(client);
+      } catch (err) {
+        this.#clients.delete(client);
+        if (client.onCalls) this.#callClients--;
+        client.close?.();
+        const log = this.#sources.log ?? console.error;
+        log(`dashboard: a live stream failed and was dropped: ${err instanceof Error ? err.stack : String(err)}`);
+      }
+    }
   }
 
   #sample(now: number): ExecutorEntry[] {
@@ -171,7 +192,7 @@ export class LiveFeed {
       if (this.#closed) return;
       const last = Math.floor(now / 1000) - 1;
       const tick: FeedTick = { now, executors, points: this.#points(last - 1, last), counts: this.counts() };
-      for (const client of this.#clients) client.onTick(tick);
+      this.#each((client) => client.onTick(tick));
     } finally {
       this.#ticking = false;
     }

@@ -239,6 +239,7 @@ export async function startServer(
             appLogs,
             spawned,
             closing,
+            log,
           }),
       });
     } catch (err) {

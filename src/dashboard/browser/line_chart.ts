@@ -22,11 +22,9 @@ export interface ChartSpec {
   seconds?: number;
 }
 
+/** The plot's own units; it is stretched to the figure's width (lines keep their thickness). */
 const width = 600;
-const height = 150;
-const left = 44;
-const bottom = 18;
-const top = 8;
+const height = 120;
 
 /**
  * A chart placed in the page; `update` redraws it.
@@ -43,27 +41,22 @@ export class LineChart {
   #spec: ChartSpec;
   #svg: SVGSVGElement;
   #paths: SVGPathElement[];
-  #gridLabels: SVGTextElement[];
+  #scale: HTMLElement[];
   #summary: HTMLElement;
 
   constructor(spec: ChartSpec) {
     this.#spec = spec;
     const seconds = spec.seconds ?? 300;
     this.#paths = spec.series.map((series) => s("path", { class: `line ${series.className}`, d: "" }));
-    this.#gridLabels = [0, 1, 2].map(() => s("text", { class: "axis", x: left - 6, "text-anchor": "end" }));
-    const plotHeight = height - top - bottom;
-    const grid = [0, 1, 2].map((i) => {
-      const y = top + plotHeight - (i / 2) * plotHeight;
-      this.#gridLabels[i].setAttribute("y", String(y + 4));
-      return s("line", { class: "grid", x1: left, x2: width, y1: y, y2: y });
-    });
+    // Axis labels are HTML beside the plot, so stretching the plot does not stretch them.
+    this.#scale = [0, 1, 2].map(() => h("span"));
     this.#svg = s(
       "svg",
       { viewBox: `0 0 ${width} ${height}`, role: "img", preserveAspectRatio: "none", class: "chart-svg" },
-      grid,
-      this.#gridLabels,
-      s("text", { class: "axis", x: left, y: height - 4 }, `${Math.round(seconds / 60)} min ago`),
-      s("text", { class: "axis", x: width, y: height - 4, "text-anchor": "end" }, "now"),
+      [0, 1, 2].map((i) => {
+        const y = height - (i / 2) * height;
+        return s("line", { class: "grid", x1: 0, x2: width, y1: y, y2: y });
+      }),
       this.#paths,
     );
     this.#summary = h("span", { class: "chart-now" });
@@ -71,7 +64,18 @@ export class LineChart {
       "figure",
       { class: "chart" },
       h("figcaption", {}, h("span", { class: "chart-title" }, spec.title), " ", this.#summary),
-      this.#svg,
+      h(
+        "div",
+        { class: "chart-body" },
+        h("div", { class: "chart-scale", "aria-hidden": "true" }, [...this.#scale].reverse()),
+        this.#svg,
+        h(
+          "div",
+          { class: "chart-time", "aria-hidden": "true" },
+          h("span", {}, `${Math.round(seconds / 60)} min ago`),
+          h("span", {}, "now"),
+        ),
+      ),
       h(
         "ul",
         { class: "legend", "aria-hidden": "true" },
@@ -83,22 +87,22 @@ export class LineChart {
   /** Redraws with one array of values per series, oldest first, one value a second. */
   update(values: number[][]): void {
     const max = niceCeiling(Math.max(1, ...values.flat()));
-    const plotWidth = width - left;
-    const plotHeight = height - top - bottom;
     values.forEach((line, index) => {
-      const step = line.length > 1 ? plotWidth / (line.length - 1) : 0;
+      const step = line.length > 1 ? width / (line.length - 1) : 0;
       const d = line.map((value, i) => {
-        const x = left + i * step;
-        const y = top + plotHeight - (Math.min(value, max) / max) * plotHeight;
-        return `${i === 0 ? "M" : "L"}${x.toFixed(1)} ${y.toFixed(1)}`;
+        const y = height - (Math.min(value, max) / max) * height;
+        return `${i === 0 ? "M" : "L"}${(i * step).toFixed(1)} ${y.toFixed(1)}`;
       }).join("");
       this.#paths[index]?.setAttribute("d", d);
     });
-    this.#gridLabels.forEach((label, i) => label.textContent = amount((max * i) / 2));
+    this.#scale.forEach((label, i) => {
+      const text = amount((max * i) / 2);
+      if (label.textContent !== text) label.textContent = text;
+    });
     const latest = this.#spec.series.map((series, i) => `${series.label} ${amount(values[i]?.at(-1) ?? 0)}`);
-    const summary = `now: ${latest.join(", ")} ${this.#spec.unit}`;
+    const summary = `now: ${latest.join(", ")} ${this.#spec.unit}`.trim();
     if (this.#summary.textContent !== summary) this.#summary.textContent = summary;
-    const peak = `peak ${amount(Math.max(0, ...values.flat()))} ${this.#spec.unit}`;
+    const peak = `peak ${amount(Math.max(0, ...values.flat()))} ${this.#spec.unit}`.trim();
     this.#svg.setAttribute(
       "aria-label",
       `${this.#spec.title} over the last ${Math.round((this.#spec.seconds ?? 300) / 60)} minutes; ${summary}; ${peak}`,
