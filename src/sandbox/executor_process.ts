@@ -36,6 +36,9 @@ const maxLogLineBytes = 64 * 1024;
 /** The V8 exit status of a process that ran out of heap (SIGTRAP). */
 const outOfMemoryStatus = 133;
 
+/** How long a stopped executor may take to go: its exit hook's 10 s (executor_main.ts) and a margin. */
+const stopGraceMs = 12_000;
+
 /** How long an executor that closed its socket unasked has to exit before it is killed. */
 const hangUpGraceMs = 2_000;
 
@@ -174,6 +177,10 @@ export class ExecutorProcess {
     this.#stopping = true;
     this.#output?.end();
     this.#control?.closeWrite().catch(() => {});
+    // One that does not go (frozen by SIGSTOP, or stuck past its exit hook) is killed, so that it
+    // holds neither its slot nor the server's shutdown.
+    const timer = setTimeout(() => this.kill(failed(Code.UNAVAILABLE, "the executor did not stop")), stopGraceMs);
+    this.exited.finally(() => clearTimeout(timer));
   }
 
   /**
@@ -308,7 +315,11 @@ export class ExecutorProcess {
       );
     }
     const tail = this.#diagnostics.trim().split("\n").slice(-3).join(" | ");
-    return failed(Code.INTERNAL, `executor exited unexpectedly (status ${status.code}${tail ? `: ${tail}` : ""})`);
+    const signal = status.signal ? `, killed by ${status.signal}` : "";
+    return failed(
+      Code.INTERNAL,
+      `executor exited unexpectedly (status ${status.code}${signal}${tail ? `: ${tail}` : ""})`,
+    );
   }
 
   /** Keeps the last few KiB the process printed itself (Deno's own errors), for exit reports. */

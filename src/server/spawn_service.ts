@@ -34,7 +34,7 @@ export function spawnHandlers(context: ServiceContext): grpc.UntypedServiceImple
         audit.invoked(who.name, "spawn", app.name, name);
         call.closeInputs();
         // The id goes out once the call is on disk: a handle always outlives a crash.
-        await spawned.stored();
+        await storedOrCancelled(call);
         return { call_id: call.id };
       }, log);
     },
@@ -76,7 +76,7 @@ export function spawnHandlers(context: ServiceContext): grpc.UntypedServiceImple
         call ??= spawned.create(target, "map", who.name);
         call.closeInputs();
         const id = call.id;
-        spawned.stored().then(() => callback(null, { call_id: id }));
+        storedOrCancelled(call).then(() => callback(null, { call_id: id }), (err) => callback(asStatus(err, log)));
       });
       stream.on("error", () => {
         // The upload broke off: what arrived is cancelled, and the batch ends so it can be swept.
@@ -105,6 +105,15 @@ export function spawnHandlers(context: ServiceContext): grpc.UntypedServiceImple
       }, log);
     },
   };
+
+  /** Waits until a new call is on disk; one that cannot be written is cancelled, and the caller told why. */
+  function storedOrCancelled(call: SpawnedCall): Promise<void> {
+    return spawned.stored().catch((err) => {
+      call.cancel();
+      const error = StupidModalError.from(err);
+      throw new StupidModalError(error.code, `the call could not be stored, so it was cancelled: ${error.message}`);
+    });
+  }
 
   function findTarget(message: SpawnMapRequest, who: Identity) {
     const app = store.find(message.version, message.app_name);

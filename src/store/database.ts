@@ -4,6 +4,7 @@
  */
 import { DatabaseSync } from "node:sqlite";
 import { join } from "node:path";
+import { Code, StupidModalError } from "../wire/errors.ts";
 
 const schema = `
 CREATE TABLE IF NOT EXISTS app_versions (
@@ -39,6 +40,11 @@ CREATE INDEX IF NOT EXISTS audit_by_token ON audit (token, id);
 /** Columns added after a table was first made: added to stores written by earlier servers. */
 const addedColumns = [{ table: "calls", column: "caller", definition: "TEXT NOT NULL DEFAULT ''" }];
 
+/** Writes kept for another try after a batch failed for want of room or access; beyond, they are dropped. */
+const maxKeptWrites = 100_000;
+/** How soon such a batch is tried again. */
+const retryMs = 1_000;
+
 /** The store's database and its queue of deferred writes. */
 export class Database {
   readonly path: string;
@@ -46,6 +52,8 @@ export class Database {
   #queued: (() => void)[] = [];
   #committed: PromiseWithResolvers<void> | undefined;
   #onError: (err: Error) => void;
+  #retry: ReturnType<typeof setTimeout> | undefined;
+  #failing = false;
 
   private constructor(path: string, db: DatabaseSync, onError: (err: Error) => void) {
     this.path = path;
@@ -73,11 +81,12 @@ export class Database {
       }
     } catch (err) {
       db?.close();
-      throw new Error(
-        `cannot open the store ${path}: ${(err as Error).message}. Nothing was changed; move the file ` +
-          `away (or restore a backup) to start with an empty store`,
-        { cause: err },
-      );
+      // A folder the server cannot write to (read-only, full) is not a reason to move the store away.
+      const unwritable = await writeProblem(dataDir);
+      const advice = unwritable
+        ? `The data directory cannot be written (${unwritable}); nothing was changed: make it writable`
+        : "Nothing was changed; move the file away (or restore a backup) to start with an empty store";
+      throw new Error(`cannot open the store ${path}: ${(err as Error).message}. ${advice}`, { cause: err });
     }
     await Deno.chmod(path, 0o600);
     return new Database(path, db, onError);
@@ -89,15 +98,25 @@ export class Database {
     if (this.#queued.length === 1) setTimeout(() => this.commit(), 0);
   }
 
-  /** Resolves once every write deferred so far is committed. */
+  /**
+   * Resolves once every write deferred so far is committed; rejects with a StupidModalError
+   * (RESOURCE_EXHAUSTED when the disk is full, else UNAVAILABLE) when they could not be.
+   */
   committed(): Promise<void> {
     if (this.#queued.length === 0) return Promise.resolve();
     this.#committed ??= Promise.withResolvers<void>();
     return this.#committed.promise;
   }
 
-  /** Commits the deferred writes now. A failing write (disk full) is reported, not thrown. */
+  /**
+   * Commits the deferred writes now. A failing batch is rolled back and fails those waiting on it,
+   * and is reported, not thrown. When it failed for want of room or access (disk full, read-only),
+   * its writes stay queued, in order, and are tried again until they succeed: nothing recorded is
+   * lost while the server runs, and no outcome is given out before it is on disk.
+   */
   commit(): void {
+    clearTimeout(this.#retry);
+    this.#retry = undefined;
     const writes = this.#queued.splice(0);
     const waiting = this.#committed;
     this.#committed = undefined;
@@ -107,8 +126,22 @@ export class Database {
           for (const write of writes) write();
         });
       } catch (err) {
-        this.#onError(err as Error);
+        const message = (err as Error).message;
+        const transient = /full|read-?only|disk I\/O|locked|busy/i.test(message);
+        if (transient && writes.length <= maxKeptWrites) {
+          this.#queued = writes.concat(this.#queued);
+          this.#retry = setTimeout(() => this.commit(), retryMs);
+          // Reported once per spell of failures, not at every try.
+          if (!this.#failing) this.#onError(new Error(`${message}; its writes are kept and tried again`));
+          this.#failing = true;
+        } else {
+          this.#onError(new Error(`${message}; ${writes.length} writes were dropped`, { cause: err }));
+        }
+        const code = /full/i.test(message) ? Code.RESOURCE_EXHAUSTED : Code.UNAVAILABLE;
+        waiting?.reject(new StupidModalError(code, `the store could not write: ${message}`, { cause: err }));
+        return;
       }
+      this.#failing = false;
     }
     waiting?.resolve();
   }
@@ -121,13 +154,27 @@ export class Database {
       this.db.exec("COMMIT");
       return result;
     } catch (err) {
-      this.db.exec("ROLLBACK");
+      // SQLite may have rolled back already (a full disk can do that): the first error is the one to tell.
+      if (this.db.isTransaction) this.db.exec("ROLLBACK");
       throw err;
     }
   }
 
   close(): void {
     this.commit();
+    clearTimeout(this.#retry);
     this.db.close();
+  }
+}
+
+/** Why a file cannot be written in `dir` (a read-only file system, no space…), or undefined if it can. */
+async function writeProblem(dir: string): Promise<string | undefined> {
+  const probe = join(dir, `.write-probe-${crypto.randomUUID()}`);
+  try {
+    await Deno.writeFile(probe, new Uint8Array(1));
+    await Deno.remove(probe);
+    return undefined;
+  } catch (err) {
+    return (err as Error).message;
   }
 }
