@@ -29,6 +29,14 @@ type Meta = VersionMeta;
 /** Makes a staged version's folder ready to run (resolves its npm packages). */
 export type PrepareVersion = (staged: StagedVersion) => Promise<void>;
 
+/** Where a cluster node shares what registers and deploys here (see src/cluster/cluster_apps.ts). */
+export interface AppReplica {
+  /** Shares a new version's code and specs; registration fails if this does. */
+  published(meta: VersionMeta, files: SourceFile[]): Promise<void>;
+  /** Shares a deploy or stop made here. */
+  deployed(deployment: Deployment): void;
+}
+
 const workerMain = new URL("../sandbox/worker_main.ts", import.meta.url).href;
 
 /** The app versions this server holds. */
@@ -39,6 +47,8 @@ export class AppStore {
   #deployments = new Map<string, Deployment>();
   #records: AppRecords;
   #listeners = new Set<(appName: string) => void>();
+  /** Set on a cluster node. */
+  replica: AppReplica | undefined;
 
   constructor(dataDir: string, records: AppRecords) {
     this.appsDir = join(dataDir, "apps");
@@ -125,7 +135,48 @@ export class AppStore {
     this.#records.saveDeployment(deployment);
     this.#deployments.set(appName, deployment);
     this.#changed(appName);
+    this.replica?.deployed(deployment);
     return { deployment, previous };
+  }
+
+  /** Takes a deploy or stop made on another cluster node. */
+  follow(deployment: Deployment): void {
+    this.#records.saveDeployment(deployment);
+    this.#deployments.set(deployment.appName, deployment);
+    this.#changed(deployment.appName);
+  }
+
+  /** Knows a version registered on another cluster node; its files come with `materialize`. */
+  adopt(meta: VersionMeta): AppVersion {
+    const held = this.get(meta.version);
+    if (held) return held;
+    const app = toAppVersion(join(this.appsDir, meta.version), meta);
+    this.#add(app);
+    return app;
+  }
+
+  /** Whether a version's folder is ready to run here. */
+  isReady(version: string): Promise<boolean> {
+    return Deno.stat(join(this.appsDir, version, "ready")).then(() => true, () => false);
+  }
+
+  /** Writes a version's folder from its files (fetched from the cluster), prepares and keeps it. */
+  async materialize(meta: VersionMeta, files: SourceFile[], prepare: PrepareVersion): Promise<AppVersion> {
+    const dir = join(this.appsDir, meta.version);
+    if (!await this.isReady(meta.version)) {
+      const staged = await this.#write(meta, files);
+      try {
+        await prepare(staged);
+        await Deno.writeTextFile(join(staged.dir, "ready"), "");
+        await Deno.remove(dir, { recursive: true }).catch(() => {});
+        await Deno.rename(staged.dir, dir);
+      } catch (err) {
+        await staged.discard();
+        throw err;
+      }
+      this.#records.addVersion(meta, files);
+    }
+    return this.adopt(meta);
   }
 
   /** Calls `listener` with the app's name after each deploy and stop. */
@@ -145,6 +196,7 @@ export class AppStore {
     this.#records.saveDeployment(stopped);
     this.#deployments.set(appName, stopped);
     this.#changed(appName);
+    this.replica?.deployed(stopped);
     return stopped;
   }
 
@@ -198,6 +250,7 @@ export class AppStore {
   /** Stores a staged version, moves its folder into place and makes it the app's latest. */
   async publish(staged: StagedVersion, files: SourceFile[]): Promise<AppVersion> {
     const dir = join(this.appsDir, staged.meta.version);
+    await this.replica?.published(staged.meta, files);
     this.#records.addVersion(staged.meta, files);
     await Deno.writeTextFile(join(staged.dir, "ready"), "");
     await Deno.remove(dir, { recursive: true }).catch(() => {});

@@ -41,6 +41,8 @@ export interface SubmitOptions {
   trigger?: CallTrigger;
   /** Who made the call (the root token's identity by default). */
   identity?: Identity;
+  /** Relayed by another cluster node, which counted and audited it: not again here. */
+  relayed?: boolean;
 }
 
 /** Triggers whose calls count against a token's calls in flight, and how the audit log names them. */
@@ -133,7 +135,7 @@ export class Scheduler {
     const callId = label ?? `in-${this.#nextInput}`;
     const who = options.identity ?? rootIdentity;
     const trigger = options.trigger ?? "session";
-    const kind = invocationKinds[trigger];
+    const kind = options.relayed ? undefined : invocationKinds[trigger];
     // Spawned inputs are counted (and audited) when they are spawned, not here.
     const release = kind && kind !== "schedule" ? this.#settings.quotas.enterCall(who) : undefined;
     if (kind) {

@@ -16,10 +16,18 @@ export interface SecretEnv {
   values: string[];
 }
 
+/** Where a cluster node shares secrets set and deleted here (see src/cluster/cluster_secrets.ts). */
+export interface SecretReplica {
+  saved(row: SecretRow): void;
+  deleted(name: string): void;
+}
+
 /** The server's secrets. */
 export class Secrets {
   #records: SecretRecords;
   #secrets = new Map<string, SecretRow>();
+  /** Set on a cluster node. */
+  replica: SecretReplica | undefined;
 
   constructor(records: SecretRecords) {
     this.#records = records;
@@ -45,10 +53,26 @@ export class Secrets {
     const row = { name, values: { ...values }, updatedAt: Date.now() };
     this.#records.save(row);
     this.#secrets.set(name, row);
+    this.replica?.saved(row);
   }
 
   delete(name: string): void {
     if (!this.#records.delete(name)) throw new StupidModalError(Code.NOT_FOUND, `no secret named "${name}"`);
+    this.#secrets.delete(name);
+    this.replica?.deleted(name);
+  }
+
+  /** Takes a secret set on another cluster node; `revision` changes only if its values did. */
+  follow(row: SecretRow): void {
+    const held = this.#secrets.get(row.name);
+    if (held && held.updatedAt === row.updatedAt) return;
+    this.#records.save(row);
+    this.#secrets.set(row.name, row);
+  }
+
+  /** Forgets a secret deleted on another cluster node. */
+  forget(name: string): void {
+    this.#records.delete(name);
     this.#secrets.delete(name);
   }
 

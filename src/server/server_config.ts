@@ -33,6 +33,16 @@ export interface ServerConfig {
   tlsKey?: string;
   /** PEM file of the CA whose client certificates the server requires; unset requires none. */
   tlsClientCa?: string;
+  /** NATS server(s) of the cluster this server is a node of; unset runs alone. */
+  nats?: string;
+  /** This node's name in the cluster (unique among live nodes). */
+  nodeName?: string;
+  /** How long a node may hold an input without acknowledging it or heartbeating. */
+  clusterAckWaitMs: number;
+  /** Deliveries of one input before it goes to the dead-letter subject. */
+  clusterMaxDeliver: number;
+  /** Inputs per work-queue message; 0 for one node's executor slots of the function. */
+  clusterBatch: number;
 }
 
 /** The text of `--help`. */
@@ -78,6 +88,17 @@ Limits
   --grace-ms N                 on SIGINT/SIGTERM, how long in-flight calls may finish (default 10000)
   --retention-ms N             how long a spawned call's outcome is kept after it finishes (default 86400000, one day)
 
+Cluster (see README, "Running a cluster")
+  --nats URL                   be a node of the cluster on this NATS server with JetStream (nats://HOST:PORT,
+                               comma-separate several); every node needs the same STUPID_MODAL_TOKEN
+  --node-name NAME             this node's name, unique among live nodes (default: host name and a random suffix)
+  --cluster-ack-wait-ms N      how long a node may hold an input without acknowledging it or saying it still
+                               works on it, before it goes to another node (default 30000)
+  --cluster-max-deliver N      deliveries of one input before it is given up on and moved to the dead-letter
+                               subject sm.dead.<function> (default 5)
+  --cluster-batch N            inputs per work-queue message; 0 for one node's executor slots of the function
+                               (default 0)
+
   --help                       show this text
 `;
 
@@ -113,6 +134,11 @@ export function parseServerArgs(args: string[], env: { token?: string } = {}): S
       "tls-cert": { type: "string" },
       "tls-key": { type: "string" },
       "tls-client-ca": { type: "string" },
+      nats: { type: "string" },
+      "node-name": { type: "string" },
+      "cluster-ack-wait-ms": { type: "string", default: "30000" },
+      "cluster-max-deliver": { type: "string", default: "5" },
+      "cluster-batch": { type: "string", default: "0" },
       help: { type: "boolean", default: false },
     },
   });
@@ -125,7 +151,10 @@ export function parseServerArgs(args: string[], env: { token?: string } = {}): S
     throw new Error("--tls-client-ca needs --tls-cert and --tls-key");
   }
   const number = (
-    flag: Exclude<keyof typeof values, "help" | "insecure" | "tls-cert" | "tls-key" | "tls-client-ca">,
+    flag: Exclude<
+      keyof typeof values,
+      "help" | "insecure" | "tls-cert" | "tls-key" | "tls-client-ca" | "nats" | "node-name"
+    >,
     min: number,
   ) => {
     const value = Number(values[flag]);
@@ -162,6 +191,11 @@ export function parseServerArgs(args: string[], env: { token?: string } = {}): S
     tlsCert: values["tls-cert"],
     tlsKey: values["tls-key"],
     tlsClientCa: values["tls-client-ca"],
+    nats: values.nats,
+    nodeName: values["node-name"],
+    clusterAckWaitMs: number("cluster-ack-wait-ms", 100),
+    clusterMaxDeliver: number("cluster-max-deliver", 1),
+    clusterBatch: number("cluster-batch", 0),
   };
 }
 

@@ -29,6 +29,7 @@ import { SpawnedCalls } from "./spawned_calls.ts";
 import type { ServerConfig } from "./server_config.ts";
 import { stupidModalHandlers } from "./service.ts";
 import { startWebServer, type WebServer } from "./web_server.ts";
+import { ClusterNode } from "../cluster/cluster_node.ts";
 import { mountDashboard } from "../dashboard/dashboard_routes.ts";
 import { tokenIdentity } from "../dashboard/token_identity.ts";
 
@@ -91,15 +92,23 @@ export async function startServer(
     database.close();
     throw new Error(`cannot load the apps of the data directory ${dataDir}: ${err.message}`);
   });
+  // With --nats, a node of a cluster: apps, deployments, secrets, inputs and outcomes are shared.
+  const cluster = config.nats
+    ? await ClusterNode.join(config, store, (staged) => prepareVersion(staged, configPath), log).catch((err) => {
+      database.close();
+      throw err;
+    })
+    : undefined;
   const { token, file: tokenFile, generated } = await serverToken(config.token, dataDir);
   const secrets = new Secrets(new SecretRecords(database));
+  await cluster?.shareSecrets(secrets);
   const monitor = new CallMonitor();
   const auth = new Authenticator(token, new TokenRecords(database));
   const audit = new AuditLog(new AuditRecords(database));
   const quotas = new TokenQuotas();
   const appLogs = new AppLogs(new LogRecords(database), () => database.commit());
   const socketDir = await executorSocketDir(dataDir);
-  const scheduler = new Scheduler({
+  const scheduler = new (cluster?.Scheduler ?? Scheduler)({
     grants,
     cwd,
     configPath,
@@ -128,7 +137,7 @@ export async function startServer(
     "grpc.max_send_message_length": -1,
   });
   const openSessions = new Set<() => void>();
-  const spawned = new SpawnedCalls(
+  const spawned = new (cluster?.SpawnedCalls ?? SpawnedCalls)(
     config,
     new CallRecords(database),
     (call, args) =>
@@ -142,7 +151,9 @@ export async function startServer(
   if (resumed > 0) log(`resumed ${resumed} spawned calls that had not finished`);
   // Scheduled functions of running apps' deployed versions; follows deploys and stops.
   const schedules = new Schedules({ store, spawned, log });
-  schedules.start();
+  // On a cluster, the node holding the schedule lease fires them.
+  if (cluster) await cluster.start(schedules);
+  else schedules.start();
   server.addService(
     StupidModalService,
     stupidModalHandlers({
@@ -205,10 +216,12 @@ export async function startServer(
       const webClosed = web?.close();
       const drained = new Promise<void>((done) => server.tryShutdown(() => done()));
       const grace = new Promise<void>((done) => timer = setTimeout(done, config.graceMs));
-      await Promise.race([Promise.all([drained, webClosed]), grace]);
+      // A cluster node also finishes the inputs it took from the cluster (and stops taking more).
+      await Promise.race([Promise.all([drained, webClosed, cluster?.drain()]), grace]);
       clearTimeout(timer);
       spawned.close();
       await scheduler.close(failed(Code.UNAVAILABLE, "the server is shutting down"));
+      await cluster?.close();
       await webClosed;
       appLogs.close();
       audit.close();
