@@ -9,6 +9,7 @@ import { DashboardSessions } from "../src/dashboard/dashboard_sessions.ts";
 import { safeNext } from "../src/dashboard/dashboard_login.ts";
 import { readSessionCookie, sessionCookie } from "../src/dashboard/session_cookie.ts";
 import type { Browser, Page } from "playwright-core";
+import { Client } from "../client.ts";
 import { lookup } from "../mod.ts";
 import { launchChromium } from "./helpers/browser.ts";
 import { deployFixture } from "./helpers/deploy.ts";
@@ -176,7 +177,7 @@ Deno.test("the dashboard, live in a browser", async (t) => {
       await gate.arrived;
       const row = page.locator(`tr[data-call-id="${call.id}"]`);
       await page.locator(`tr[data-call-id="${call.id}"][data-phase="running"]`).waitFor();
-      match(await row.innerText(), /running\s+.*dashdemo\s+gated\s+spawn/s);
+      match(await row.innerText(), /running\s+.*dashdemo\s+gated\s+spawn\s+root/s);
       await shot("calls-running");
       const busy = executors.locator('tr[data-state="busy"]');
       await busy.waitFor();
@@ -269,6 +270,38 @@ Deno.test("the dashboard, live in a browser", async (t) => {
       equal(stale.status, 401, "the old session id no longer works");
       await page.goto(`${web}/ui/executors`);
       await page.waitForURL(/\/login\?next=%2Fui%2Fexecutors$/);
+    });
+
+    await t.step("named tokens: invoke-only is refused; an admin token's session ends when it is revoked", async () => {
+      const admin = new Client({ server: server!.address, token: server!.token, onLog: () => {} });
+      const other = await browser!.newContext();
+      other.setDefaultTimeout(10_000);
+      other.on("request", (request) => requested.push(request.url()));
+      try {
+        const invoker = await admin.createToken("caller", ["invoke"]);
+        const ops = await admin.createToken("ops", ["admin"]);
+        const tab = await other.newPage();
+        await tab.goto(`${web}/ui/executors`);
+        await tab.getByLabel("Token").fill(invoker);
+        const [refused] = await Promise.all([
+          tab.waitForResponse((response) =>
+            response.url().endsWith("/login") && response.request().method() === "POST"
+          ),
+          tab.getByRole("button", { name: "Log in" }).click(),
+        ]);
+        equal(refused.status(), 403);
+        match(await tab.getByRole("alert").innerText(), /"caller".*needs "admin"/);
+        await tab.getByLabel("Token").fill(ops);
+        await tab.getByRole("button", { name: "Log in" }).click();
+        await tab.waitForURL(`${web}/ui/executors`);
+        match(await tab.locator("form.who").innerText(), /Signed in as ops/);
+        await tab.locator("#live-status[data-state=live]").waitFor();
+        await admin.revokeToken("ops");
+        await tab.waitForURL(/\/login\?next=%2Fui%2Fexecutors$/);
+      } finally {
+        await other.close();
+        admin.close();
+      }
     });
 
     await t.step("no page fetched anything outside loopback", () => {

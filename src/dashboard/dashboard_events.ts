@@ -6,7 +6,15 @@
 import type { AppLogs } from "../server/app_logs.ts";
 import type { WatchedCall } from "../server/call_monitor.ts";
 import type { DashboardData } from "./dashboard_data.ts";
-import type { EndEvent, ExecutorsEvent, LogView, Snapshot, StatsEvent, Topic } from "./dashboard_types.ts";
+import type {
+  CallPhase,
+  EndEvent,
+  ExecutorsEvent,
+  LogView,
+  Snapshot,
+  StatsEvent,
+  Topic,
+} from "./dashboard_types.ts";
 import { callView, logView } from "./dashboard_views.ts";
 import { type EventSink, eventStream } from "./event_stream.ts";
 import type { LiveFeed } from "./live_feed.ts";
@@ -22,6 +30,7 @@ export interface EventsContext {
 }
 
 const topics: readonly Topic[] = ["calls", "executors", "stats", "apps", "logs"];
+const phases: readonly CallPhase[] = ["queued", "running", "succeeded", "failed", "cancelled"];
 /** Calls in a snapshot, and changed calls in one batch before a batch is a fresh list instead. */
 const listedCalls = 500;
 /** Log lines in a snapshot, and waiting to go out at most. */
@@ -31,7 +40,7 @@ const pendingLines = 2_000;
 const keepAliveSeconds = 15;
 
 /**
- * Answers `/api/events?topics=calls,stats&app=<name>&call=<id>` for a logged-in browser;
+ * Answers `/api/events?topics=calls,stats&app=<name>&call=<id>&phase=<phase>` for a logged-in browser;
  * `stillValid` is asked each second and the stream ends (an `end` event) once it says no.
  *
  * @example
@@ -49,6 +58,11 @@ export function serveEvents(request: Request, context: EventsContext, stillValid
   }
   const wants = new Set(asked as Topic[]);
   const callId = url.searchParams.get("call") ?? undefined;
+  // Calls as they enter one phase (the overview's failures), rather than every change of every call.
+  const phase = url.searchParams.get("phase") || undefined;
+  if (phase && !phases.includes(phase as CallPhase)) {
+    return jsonError(400, "INVALID_ARGUMENT", `phase is one of ${phases.join(", ")}`);
+  }
   let app = url.searchParams.get("app") ?? undefined;
   if (wants.has("logs") && !app && callId) app = data.call(callId)?.app;
   if (wants.has("logs") && !app) {
@@ -61,7 +75,7 @@ export function serveEvents(request: Request, context: EventsContext, stillValid
     const snapshot: Snapshot = { now: Date.now() };
     if (wants.has("calls")) {
       if (callId) snapshot.call = data.call(callId) ?? null;
-      else snapshot.calls = data.calls({ limit: listedCalls });
+      else snapshot.calls = data.calls({ limit: listedCalls, phase: phase as CallPhase | undefined });
     }
     if (wants.has("executors")) snapshot.executors = data.executors();
     if (wants.has("stats")) {
@@ -77,7 +91,9 @@ export function serveEvents(request: Request, context: EventsContext, stillValid
     const removeClient = feed.add({
       wantsExecutors: wants.has("executors"),
       close: () => sink.close(),
-      onCalls: wants.has("calls") ? (calls) => sendCalls(sink, data, calls, callId) : undefined,
+      onCalls: wants.has("calls")
+        ? (calls) => sendCalls(sink, data, calls, callId, phase as CallPhase | undefined)
+        : undefined,
       onAppsChanged: wants.has("apps") ? () => sink.send("apps", data.apps(origin)) : undefined,
       onTick(tick) {
         if (!stillValid()) {
@@ -107,12 +123,19 @@ export function serveEvents(request: Request, context: EventsContext, stillValid
 }
 
 /** Changed calls: one call's detail, or rows (a fresh list when too many changed at once). */
-function sendCalls(sink: EventSink, data: DashboardData, calls: WatchedCall[], callId: string | undefined): void {
+function sendCalls(
+  sink: EventSink,
+  data: DashboardData,
+  changed: WatchedCall[],
+  callId: string | undefined,
+  phase: CallPhase | undefined,
+): void {
   if (callId) {
-    if (calls.some((call) => call.id === callId)) sink.send("call", data.call(callId) ?? null);
+    if (changed.some((call) => call.id === callId)) sink.send("call", data.call(callId) ?? null);
     return;
   }
-  if (calls.length > listedCalls) sink.send("calls", { reset: true, calls: data.calls({ limit: listedCalls }) });
+  const calls = phase ? changed.filter((call) => call.phase === phase) : changed;
+  if (calls.length > listedCalls) sink.send("calls", { reset: true, calls: data.calls({ limit: listedCalls, phase }) });
   else if (calls.length > 0) sink.send("calls", { reset: false, calls: calls.map(callView) });
 }
 

@@ -46,6 +46,8 @@ export interface LiveFeedSources {
   log?: (line: string) => void;
 }
 
+/** Changed calls in one batch beyond which the next batch waits a second. */
+const floodCalls = 500;
 /** Seconds of executor counts kept. */
 const keptSeconds = 600;
 
@@ -66,6 +68,7 @@ export class LiveFeed {
   #callClients = 0;
   #changed = new Map<string, WatchedCall>();
   #batchTimer?: ReturnType<typeof setTimeout>;
+  #batchMs: number;
   #ticker: ReturnType<typeof setInterval>;
   #ticking = false;
   #counts: { second: number; count: number }[] = [];
@@ -75,6 +78,7 @@ export class LiveFeed {
 
   constructor(sources: LiveFeedSources) {
     this.#sources = sources;
+    this.#batchMs = sources.batchMs ?? 200;
     this.#unsubscribe = sources.monitor.subscribe((call) => this.#callChanged(call));
     sources.onDeploymentChange(() => {
       if (this.#closed) return;
@@ -143,13 +147,15 @@ export class LiveFeed {
   #callChanged(call: WatchedCall): void {
     if (this.#closed || this.#callClients === 0) return;
     this.#changed.set(call.id, call);
-    this.#batchTimer ??= setTimeout(() => this.#sendCalls(), this.#sources.batchMs ?? 200);
+    this.#batchTimer ??= setTimeout(() => this.#sendCalls(), this.#batchMs);
   }
 
   #sendCalls(): void {
     this.#batchTimer = undefined;
     const calls = [...this.#changed.values()];
     this.#changed.clear();
+    // A flood of calls goes out once a second: pages cannot show more, and browsers need not redraw more.
+    this.#batchMs = calls.length > floodCalls ? 1000 : this.#sources.batchMs ?? 200;
     this.#each((client) => client.onCalls?.(calls));
   }
 

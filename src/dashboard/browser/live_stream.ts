@@ -15,6 +15,8 @@ export interface StreamRequest {
   topics: Topic[];
   app?: string;
   call?: string;
+  /** Only calls as they enter this phase. */
+  phase?: string;
 }
 
 /**
@@ -30,6 +32,7 @@ export function connect(request: StreamRequest, handlers: StreamHandlers): void 
   const query = new URLSearchParams({ topics: request.topics.join(",") });
   if (request.app) query.set("app", request.app);
   if (request.call) query.set("call", request.call);
+  if (request.phase) query.set("phase", request.phase);
   const url = `/api/events?${query}`;
   const status = document.getElementById("live-status");
   const say = (text: string, state: string) => {

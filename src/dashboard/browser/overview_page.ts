@@ -99,7 +99,7 @@ export function overviewPage(root: HTMLElement): void {
     for (const call of calls) if (call.phase === "failed") failed.set(call.id, call);
   };
 
-  connect({ topics: ["stats", "calls"] }, {
+  connect({ topics: ["stats", "calls"], phase: "failed" }, {
     snapshot(snapshot: Snapshot) {
       root.setAttribute("aria-busy", "false");
       clock.sync(snapshot.now);
