@@ -51,6 +51,9 @@ const stop = async (signal: string) => {
 Deno.addSignalListener("SIGINT", () => stop("SIGINT"));
 Deno.addSignalListener("SIGTERM", () => stop("SIGTERM"));
 
-if (server.webUrl) console.log(`web endpoints on ${server.webUrl}/apps/<app>/<function>`);
+if (server.webUrl) {
+  console.log(`web endpoints on ${server.webUrl}/apps/<app>/<function>`);
+  console.log(`dashboard on ${server.webUrl}/`);
+}
 // Printed last: tools wait for this line to know the server is ready (and stoppable).
 console.log(`listening on ${server.address}`);
