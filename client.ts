@@ -28,6 +28,7 @@ import {
 import { assertTransferable } from "./src/wire/transferable.ts";
 import { type ConnectionOptions, type ConnectionSettings, connectionSettings } from "./src/sdk/connection_settings.ts";
 import { type LogHandler, Session } from "./src/sdk/session.ts";
+import { channelTarget } from "./src/sdk/channel_target.ts";
 
 export type { ConnectionOptions } from "./src/sdk/connection_settings.ts";
 
@@ -85,10 +86,13 @@ export class Client {
   constructor(options: ClientOptions = {}) {
     this.settings = connectionSettings(options);
     this.#onLog = options.onLog ?? printRemoteLine;
-    const { credentials, options: tlsOptions } = channelCredentials(this.settings);
-    this.#stub = new StupidModalClient(this.settings.server, credentials, {
+    // Several addresses (a cluster's nodes): one channel, calls round-robin over them.
+    const { target, hosts, options: targetOptions } = channelTarget(this.settings.server);
+    const { credentials, options: tlsOptions } = channelCredentials(this.settings, hosts);
+    this.#stub = new StupidModalClient(target, credentials, {
       "grpc.max_receive_message_length": -1,
       "grpc.max_send_message_length": -1,
+      ...targetOptions,
       ...tlsOptions,
     }) as grpc.Client & Record<string, CallableFunction>;
     this.#session = new Session(
@@ -402,19 +406,24 @@ export class Client {
  */
 function channelCredentials(
   settings: ConnectionSettings,
+  hosts: string[],
 ): { credentials: grpc.ChannelCredentials; options: grpc.ChannelOptions } {
   const { tls } = settings;
   if (!tls) return { credentials: grpc.credentials.createInsecure(), options: {} };
   const bytes = (text: string | undefined) => text === undefined ? null : Buffer.from(text);
-  const host = settings.server.replace(/:\d+$/, "").replace(/^\[(.*)\]$/, "$1");
-  if (!isIP(host)) {
+  const host = hosts[0];
+  if (!hosts.every((name) => isIP(name))) {
     return {
       credentials: grpc.credentials.createSsl(bytes(tls.ca), bytes(tls.clientKey), bytes(tls.clientCert)),
       options: {},
     };
   }
   const credentials = grpc.credentials.createSsl(bytes(tls.ca), bytes(tls.clientKey), bytes(tls.clientCert), {
-    checkServerIdentity: (_name, certificate) => checkServerIdentity(host, certificate),
+    // Of a cluster's nodes, the certificate must name one of those listed.
+    checkServerIdentity: (_name, certificate) =>
+      hosts.some((ip) => checkServerIdentity(ip, certificate) === undefined)
+        ? undefined
+        : checkServerIdentity(host, certificate),
   });
   return { credentials, options: { "grpc.ssl_target_name_override": "stupid-modal-server.invalid" } };
 }

@@ -48,6 +48,7 @@ export class ClusterSecrets implements SecretReplica {
         try {
           if (entry.operation === "PUT") this.#secrets.follow(await this.#open(entry.key, entry.value));
           else this.#secrets.forget(entry.key);
+          this.#log(`cluster: following secret ${entry.key} (${entry.operation === "PUT" ? "set" : "deleted"})`);
         } catch (err) {
           this.#log(`cluster: cannot read secret ${entry.key}: ${(err as Error).message}`);
         }

@@ -12,7 +12,10 @@ export const defaultServer = "127.0.0.1:50051";
  * ```
  */
 export interface ConnectionOptions {
-  /** host:port; default `STUPID_MODAL_SERVER`, then 127.0.0.1:50051. */
+  /**
+   * host:port; or a cluster's nodes, `ip1:port,ip2:port` or `dns:NAME:PORT`, balanced round-robin;
+   * default `STUPID_MODAL_SERVER`, then 127.0.0.1:50051.
+   */
   server?: string;
   /** The bearer token; default `STUPID_MODAL_TOKEN`. */
   token?: string;

@@ -8,6 +8,8 @@ import { forEachLine } from "./process_lines.ts";
 export interface TestNats {
   url: string;
   process: Deno.ChildProcess;
+  /** Where JetStream keeps its files. */
+  storeDir: string;
   stop(): Promise<void>;
 }
 
@@ -45,6 +47,7 @@ export async function startNats(): Promise<TestNats> {
   return {
     url: `nats://127.0.0.1:${port}`,
     process,
+    storeDir,
     async stop() {
       try {
         process.kill("SIGTERM");
