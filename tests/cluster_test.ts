@@ -5,7 +5,7 @@
  */
 import { deepStrictEqual, equal, ok } from "node:assert/strict";
 import { Client } from "../client.ts";
-import { FunctionCall, lookup } from "../mod.ts";
+import { Code, FunctionCall, lookup, type StupidModalError } from "../mod.ts";
 import { startNats, type TestNats } from "./helpers/nats_server.ts";
 import { executorsOf, startTestServer, type TestServer } from "./helpers/test_server.ts";
 
@@ -256,6 +256,33 @@ Deno.test("a cluster of three nodes on NATS JetStream", async (t) => {
         admin.close();
       }
     });
+
+    await t.step(
+      "a caller listing two nodes fails over when one dies: UNAVAILABLE in flight, then the other",
+      async () => {
+        const e = await startNode(nats, "node-e", "127.0.0.4");
+        nodes.push(e);
+        const slow = await through<(x: number, ms: number) => number>([e, a], "slow");
+        try {
+          equal(await slow.remote(1, 0), 1);
+          const inFlight = slow.remote(2, 3_000).then(
+            (value) => `ok ${value}`,
+            (err: StupidModalError) => Code[err.code],
+          );
+            e.process.kill("SIGKILL");
+          const first = await inFlight;
+          ok(["ok 2", "UNAVAILABLE"].includes(first), `the call in flight: ${first}`);
+          equal(await slow.remote(3, 0), 3, "the next call reaches the live node");
+          console.log(`call in flight when a listed node died: ${first}; the next call went to the other node`);
+        } finally {
+          slow.close();
+        }
+        await e.process.status;
+        await eventually("node-e's executors exit", async () => (await executorsOf(e.dataDir)).length === 0);
+        await e.stop();
+        stopped.add(e);
+      },
+    );
   } finally {
     for (const node of nodes) {
       if (stopped.has(node)) continue;
