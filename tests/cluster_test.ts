@@ -269,7 +269,7 @@ Deno.test("a cluster of three nodes on NATS JetStream", async (t) => {
             (value) => `ok ${value}`,
             (err: StupidModalError) => Code[err.code],
           );
-            e.process.kill("SIGKILL");
+          e.process.kill("SIGKILL");
           const first = await inFlight;
           ok(["ok 2", "UNAVAILABLE"].includes(first), `the call in flight: ${first}`);
           equal(await slow.remote(3, 0), 3, "the next call reaches the live node");
