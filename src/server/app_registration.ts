@@ -65,6 +65,8 @@ async function storeVersion(request: RegisterAppRequest, store: AppStore, policy
 }
 
 async function checkRequest(request: RegisterAppRequest, policy: RegistrationPolicy): Promise<void> {
+  // An unset message arrives as null: a function sent without Permissions asks for none.
+  for (const fn of request.functions) fn.permissions ??= { read: [], write: [], net: [], env: [] };
   if (!isAppName(request.app_name)) {
     throw invalid(`app name "${request.app_name}" must be 1–63 letters, digits, ".", "_" or "-"`);
   }

@@ -7,6 +7,7 @@ import { Buffer } from "node:buffer";
 import { createHash } from "node:crypto";
 import { join } from "node:path";
 import { Code, StupidModalError } from "../wire/errors.ts";
+import { decodeValue } from "../wire/codec.ts";
 import { type CallOutcome, failed } from "../sandbox/call_outcome.ts";
 import { ExecutorBudget } from "../sandbox/executor_budget.ts";
 import type { ExecutorLogLine } from "../sandbox/executor_messages.ts";
@@ -121,6 +122,11 @@ export class Scheduler {
       throw new StupidModalError(Code.INVALID_ARGUMENT, `"${functionName}" is a function, not a class with methods`);
     }
     const params = classCall?.params ?? new Uint8Array();
+    // Each set of parameters gets executors of its own: parameters no executor could decode are
+    // refused here, not by a process started for them.
+    if (params.byteLength > 0 && !Array.isArray(decodeValue(params, "the class's parameters"))) {
+      throw new StupidModalError(Code.INVALID_ARGUMENT, "the class's parameters must be one CBOR array");
+    }
     if (args.byteLength > this.#settings.maxPayloadBytes) {
       throw new StupidModalError(
         Code.RESOURCE_EXHAUSTED,

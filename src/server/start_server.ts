@@ -28,6 +28,7 @@ import { Schedules } from "./schedules.ts";
 import { SpawnedCalls } from "./spawned_calls.ts";
 import type { ServerConfig } from "./server_config.ts";
 import { stupidModalHandlers } from "./service.ts";
+import { guardMalformed } from "./malformed_requests.ts";
 import { startWebServer, type WebServer } from "./web_server.ts";
 import { ClusterNode } from "../cluster/cluster_node.ts";
 import { mountDashboard } from "../dashboard/dashboard_routes.ts";
@@ -154,7 +155,8 @@ export async function startServer(
   // On a cluster, the node holding the schedule lease fires them.
   if (cluster) await cluster.start(schedules);
   else schedules.start();
-  server.addService(
+  // A request that is not a valid message is INVALID_ARGUMENT, not grpc-js's INTERNAL.
+  const [service, handlers] = guardMalformed(
     StupidModalService,
     stupidModalHandlers({
       auth,
@@ -182,6 +184,7 @@ export async function startServer(
       webPort: () => web?.port ?? 0,
     }),
   );
+  server.addService(service, handlers);
   const health = new HealthImplementation({ "": "SERVING", "stupidmodal.v1.StupidModal": "SERVING" });
   health.addToServer(server);
   new ReflectionService(packageDefinition).addToServer(server);
