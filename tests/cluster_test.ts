@@ -296,3 +296,40 @@ Deno.test("a cluster of three nodes on NATS JetStream", async (t) => {
     await nats.stop();
   }
 });
+
+Deno.test("an input whose node stops answering on its last delivery goes to the dead-letter subject", async () => {
+  const nats = await startNats();
+  const flags = (name: string, host: string) => [
+    `--host=${host}`,
+    `--nats=${nats.url}`,
+    `--node-name=${name}`,
+    "--web-port=off",
+    "--cluster-max-deliver=1",
+    "--cluster-ack-wait-ms=1000",
+  ];
+  const a = await startTestServer(flags("dl-a", "127.0.0.2"), { token });
+  let b: TestServer | undefined;
+  try {
+    await deployThrough(a);
+    const slow = await through<(x: number, ms: number) => number>([a], "slow");
+    try {
+      const call = await slow.spawn(1, 5_000);
+      // Node a took the input once its executor for slow is up; then it freezes.
+      await eventually("node a runs the input", async () => (await executorsOf(a.dataDir)).length > 0);
+      a.process.kill("SIGSTOP");
+      b = await startTestServer(flags("dl-b", "127.0.0.3"), { token });
+      const outcome = await FunctionCall.fromId(call.id, { server: b.address, token }).get({ timeoutMs: 20_000 }).then(
+        (value) => `value ${value}`,
+        (err: StupidModalError) => `${Code[err.code]}: ${err.message}`,
+      );
+      ok(/^ABORTED: .*delivered 1 times.*dead-letter subject sm\.dead\./.test(outcome), outcome);
+    } finally {
+      slow.close();
+    }
+  } finally {
+    a.process.kill("SIGCONT");
+    await a.stop();
+    await b?.stop();
+    await nats.stop();
+  }
+});
