@@ -6,15 +6,7 @@
 import type { AppLogs } from "../server/app_logs.ts";
 import type { WatchedCall } from "../server/call_monitor.ts";
 import type { DashboardData } from "./dashboard_data.ts";
-import type {
-  CallPhase,
-  EndEvent,
-  ExecutorsEvent,
-  LogView,
-  Snapshot,
-  StatsEvent,
-  Topic,
-} from "./dashboard_types.ts";
+import type { CallPhase, EndEvent, ExecutorsEvent, LogView, Snapshot, StatsEvent, Topic } from "./dashboard_types.ts";
 import { callView, logView } from "./dashboard_views.ts";
 import { type EventSink, eventStream } from "./event_stream.ts";
 import type { LiveFeed } from "./live_feed.ts";
