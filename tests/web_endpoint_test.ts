@@ -178,7 +178,8 @@ Deno.test("web endpoints serve a deployed app's web functions over HTTP, JSON in
       const notWeb = await post("internal", "[]");
       equal(notWeb.status, 404);
       match(notWeb.json.error.message, /^function "internal" of app "shop" is not a web endpoint/);
-      for (const path of ["/", "/apps/shop", "/apps/shop/total/more", "/dashboard"]) {
+      // "/" and "/ui/…" are the dashboard's (tests/dashboard_test.ts).
+      for (const path of ["/apps/shop", "/apps/shop/total/more", "/dashboard"]) {
         const answer = await request(`${web}${path}`, { headers: auth });
         equal(answer.status, 404, path);
         equal(answer.json.error.code, "NOT_FOUND", path);
