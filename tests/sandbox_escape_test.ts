@@ -227,6 +227,14 @@ Deno.test("sandbox escapes are denied with clear errors, and the server keeps se
         notCapable(/^Requires write access to/),
         () => attempt.remote("write a file", `${server.dataDir}/apps/x`),
       );
+      // The worker may write its socket's path (connecting needs that) and can learn it from its
+      // init message; the socket's folder is gone once connected, so nothing can be written there.
+      await denied(
+        "write where its executor's socket was",
+        "<data-dir>/sockets/…",
+        { name: "NotFound", message: /No such file or directory/ },
+        () => attempt.remote("write where the executor's socket was", ""),
+      );
       await denied(
         "symlink from the granted folder",
         "/etc/passwd",
@@ -240,6 +248,8 @@ Deno.test("sandbox escapes are denied with clear errors, and the server keeps se
         () => attempt.remote("hard link out of the granted folder", `${server.dataDir}/token`),
       );
       await rejects(Deno.stat(outsideFile), Deno.errors.NotFound, "nothing was written outside the grant");
+      const files = await new Deno.Command("find", { args: [`${server.dataDir}/sockets`, "-type", "f"] }).output();
+      equal(new TextDecoder().decode(files.stdout), "", "no file was written among the sockets");
     });
 
     await t.step("network outside the grants", async () => {

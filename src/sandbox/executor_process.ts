@@ -3,7 +3,7 @@
  * and heap cap, talks to its worker in binary frames over a Unix socket of its own (every frame of
  * one turn in one write), runs inputs, and tells why it died.
  */
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { Code, StupidModalError } from "../wire/errors.ts";
 import { type CallOutcome, failed } from "./call_outcome.ts";
 import { FrameKind, methodPayload, readFrames } from "./executor_frames.ts";
@@ -97,14 +97,19 @@ export class ExecutorProcess {
 
   /** Spawns an executor for a function; `ready` tells when it can take inputs. */
   static spawn(spec: ExecutorSpec): ExecutorProcess {
-    const socket = join(spec.socketDir, `${crypto.randomUUID().slice(0, 12)}.sock`);
-    const listener = Deno.listen({ transport: "unix", path: socket });
+    // The socket sits in a folder of its own, removed once connected: the worker may write the
+    // socket's path (connecting takes that), and with no folder left it can write nothing there.
+    const folder = join(spec.socketDir, crypto.randomUUID().slice(0, 12));
+    Deno.mkdirSync(folder, { mode: 0o700 });
+    const socket = join(folder, "s");
+    let listener: Deno.Listener | undefined;
     let executor;
     try {
+      listener = Deno.listen({ transport: "unix", path: socket });
       executor = new ExecutorProcess(spec, socket);
     } catch (err) {
-      listener.close();
-      Deno.removeSync(socket);
+      listener?.close();
+      Deno.removeSync(folder, { recursive: true });
       throw err;
     }
     executor.#accept(listener, socket);
@@ -188,11 +193,14 @@ export class ExecutorProcess {
    * then its worker's (everything else), and removes the socket so nobody else can connect.
    */
   async #accept(listener: Deno.Listener, socket: string): Promise<void> {
+    const folder = dirname(socket);
     const gone = this.exited.then(() => undefined);
+    // Whatever was written there meanwhile goes with the process, at the latest.
+    this.exited.then(() => Deno.remove(folder, { recursive: true }).catch(() => {}));
     const control = await Promise.race([listener.accept(), gone]);
     const data = control && await Promise.race([listener.accept(), gone]);
     listener.close();
-    await Deno.remove(socket).catch(() => {});
+    await Deno.remove(folder, { recursive: true }).catch(() => {});
     if (control) {
       this.#control = control;
       this.#serve(control, false);
