@@ -42,6 +42,8 @@ export interface TestServerOptions {
   token?: string | null;
   /** Reuse this data directory (and keep it at stop) instead of a fresh temporary one. */
   dataDir?: string;
+  /** More environment variables for the server process (DENO_V8_FLAGS, say). */
+  env?: Record<string, string>;
 }
 
 /** Starts a server with extra flags. */
@@ -59,7 +61,7 @@ export async function startTestServer(flags: string[] = [], options: TestServerO
     ],
     cwd: repoRoot,
     // An empty STUPID_MODAL_TOKEN counts as unset, whatever this process has set.
-    env: { STUPID_MODAL_TOKEN: token, NO_COLOR: "1" },
+    env: { ...options.env, STUPID_MODAL_TOKEN: token, NO_COLOR: "1" },
     stdout: "piped",
     stderr: "piped",
   }).spawn();
