@@ -18,6 +18,8 @@ export interface WorkerPermissions {
 export interface ExecutorInit {
   /** The Unix socket the server listens on for this executor. */
   socket: string;
+  /** Inputs the worker runs at once; it queues the others it is given, in order. */
+  maxInputs: number;
   /** File URL of the app version's generated worker entry module. */
   entry: string;
   functionName: string;

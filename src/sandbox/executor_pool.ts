@@ -1,12 +1,19 @@
 /**
  * The warm executors of one function of one app version: started on demand up to a cap, kept
- * warm between calls, stopped after an idle window; inputs beyond capacity wait in order.
+ * warm between calls, stopped after an idle window; inputs beyond capacity wait in order. While
+ * the function's recent inputs were quick, a busy executor is also given a few inputs to run next
+ * (about two milliseconds' worth), so that inputs and results travel in batches.
  */
 import { Code, type StupidModalError } from "../wire/errors.ts";
 import { type CallOutcome, failed } from "./call_outcome.ts";
 import type { Evictable, ExecutorBudget } from "./executor_budget.ts";
 import type { ExecutorLogLine } from "./executor_messages.ts";
-import { ExecutorProcess, type ExecutorSpec } from "./executor_process.ts";
+import { type ExecutorEvents, ExecutorProcess, type ExecutorSpec } from "./executor_process.ts";
+
+/** Work given to a busy executor beyond what it runs at once: about this much, by the recent pace. */
+const prefetchMs = 2;
+/** And at most this many inputs. */
+const maxPrefetch = 64;
 
 /** Limits of one pool. */
 export interface PoolSettings {
@@ -32,7 +39,7 @@ export interface PoolInput {
   onItem?: (value: Uint8Array) => void;
   timeoutMs: number;
   onLog: (line: ExecutorLogLine) => void;
-  /** Hears when the input reaches an executor (each attempt), with the executor's pid. */
+  /** Hears when the input starts on an executor (each attempt), with the executor's pid. */
   onStart?: (pid: number) => void;
 }
 
@@ -57,9 +64,9 @@ export interface PoolCall {
 
 interface QueuedInput extends PoolInput {
   settle: (outcome: CallOutcome) => void;
-  executor?: ExecutorProcess;
-  /** The running input's deadline. */
-  timer?: ReturnType<typeof setTimeout>;
+  executor?: ExecutorProcess<QueuedInput>;
+  /** When it started on its executor (performance.now()); 0 before. */
+  startedAt: number;
 }
 
 /** A pool of executors for one function. */
@@ -69,14 +76,18 @@ export class ExecutorPool implements Evictable {
   #budget: ExecutorBudget;
   #queue: QueuedInput[] = [];
   /** Loaded executors still in service, busy or not. */
-  #ready: ExecutorProcess[] = [];
-  #live = new Set<ExecutorProcess>();
-  #idleTimers = new Map<ExecutorProcess, ReturnType<typeof setTimeout>>();
+  #ready: ExecutorProcess<QueuedInput>[] = [];
+  #live = new Set<ExecutorProcess<QueuedInput>>();
+  #idleTimers = new Map<ExecutorProcess<QueuedInput>, ReturnType<typeof setTimeout>>();
   #starting = 0;
   #closed = false;
   /** Inputs wait because the server-wide ceilings left no room (not this pool's own cap). */
   #blocked = false;
   #onEmpty: () => void;
+  /** What closed the pool, for inputs handed back afterwards. */
+  #closeReason: CallOutcome | undefined;
+  /** Milliseconds an input ran, on recent average; unknown before the first. */
+  #paceMs: number | undefined;
 
   /** `onEmpty` hears when the last executor is gone and nothing waits, so the pool can be dropped. */
   constructor(spec: ExecutorSpec, settings: PoolSettings, budget: ExecutorBudget, onEmpty: () => void) {
@@ -90,7 +101,7 @@ export class ExecutorPool implements Evictable {
   /** Queues an input; it runs as soon as an executor is free. */
   submit(input: PoolInput): PoolCall {
     const settled = Promise.withResolvers<CallOutcome>();
-    const queued: QueuedInput = { ...input, settle: settled.resolve };
+    const queued: QueuedInput = { ...input, settle: settled.resolve, startedAt: 0 };
     if (this.#closed) queued.settle(failed(Code.UNAVAILABLE, "the server is shutting down"));
     else if (!this.#budget.fits(this.#spec.memoryMb)) {
       const message =
@@ -118,18 +129,23 @@ export class ExecutorPool implements Evictable {
    */
   dispatch(): void {
     if (this.#closed) return;
+    const { maxInputs } = this.#settings;
     while (this.#queue.length > 0) {
-      const executor = this.#ready.find((candidate) => candidate.usable && candidate.load < this.#settings.maxInputs);
-      if (executor) {
-        this.#run(executor, this.#queue.shift()!);
-        continue;
+      let executor = this.#ready.find((candidate) => candidate.usable && candidate.load < maxInputs);
+      if (
+        !executor && this.#starting * maxInputs < this.#queue.length && this.#live.size < this.#settings.maxExecutors
+      ) {
+        // Out of server-wide room: other pools' idle executors will make way for these inputs.
+        this.#blocked = !this.#budget.tryAcquire(this, this.#spec.memoryMb, true);
+        if (!this.#blocked) {
+          this.#startExecutor();
+          continue;
+        }
       }
-      if (this.#starting * this.#settings.maxInputs >= this.#queue.length) return;
-      if (this.#live.size >= this.#settings.maxExecutors) return;
-      // Out of server-wide room: other pools' idle executors will make way for these inputs.
-      this.#blocked = !this.#budget.tryAcquire(this, this.#spec.memoryMb, true);
-      if (this.#blocked) return;
-      this.#startExecutor();
+      // No room to run it now: a busy executor takes it next, if its recent pace says that is soon.
+      executor ??= this.#leastLoaded(maxInputs + this.#prefetchDepth());
+      if (!executor) return;
+      this.#run(executor, this.#queue.shift()!);
     }
     this.#blocked = false;
     // A warm minimum takes free room only: it never stops another function's executors.
@@ -156,7 +172,7 @@ export class ExecutorPool implements Evictable {
         : executor.load > 0
         ? "busy"
         : "idle",
-      load: executor.load,
+      load: executor.running,
       served: executor.served,
       startedAt: executor.startedAt,
     }));
@@ -178,6 +194,7 @@ export class ExecutorPool implements Evictable {
   /** Fails waiting inputs, kills every executor and waits until they are gone. */
   async close(reason: CallOutcome): Promise<void> {
     this.#closed = true;
+    this.#closeReason = reason;
     for (const input of this.#queue.splice(0)) input.settle(reason);
     // Idle executors stop on their own (a class's exit hook runs); busy ones are killed.
     const exits = [...this.#live].map((executor) => {
@@ -190,9 +207,17 @@ export class ExecutorPool implements Evictable {
   }
 
   #startExecutor(): void {
-    let executor: ExecutorProcess;
+    let executor: ExecutorProcess<QueuedInput>;
+    const events: ExecutorEvents<QueuedInput> = {
+      started: (input) => {
+        input.startedAt = performance.now();
+        input.onStart?.(executor.pid);
+      },
+      finished: (input, outcome) => this.#finished(executor, input, outcome),
+      unstarted: (inputs) => this.#handBack(inputs),
+    };
     try {
-      executor = ExecutorProcess.spawn(this.#spec);
+      executor = ExecutorProcess.spawn(this.#spec, this.#settings.maxInputs, events);
     } catch (err) {
       // Fail what waits first, and free the room without dispatching: dispatching would try to
       // start the same executor again, and again.
@@ -233,24 +258,53 @@ export class ExecutorPool implements Evictable {
     for (const input of this.#queue.splice(0)) input.settle(failed(code, message));
   }
 
-  #run(executor: ExecutorProcess, input: QueuedInput): void {
-    clearTimeout(this.#idleTimers.get(executor));
-    this.#idleTimers.delete(executor);
+  #run(executor: ExecutorProcess<QueuedInput>, input: QueuedInput): void {
+    const idle = this.#idleTimers.get(executor);
+    if (idle !== undefined) {
+      clearTimeout(idle);
+      this.#idleTimers.delete(executor);
+    }
     input.executor = executor;
-    input.onStart?.(executor.pid);
-    const timer = input.timer = setTimeout(() => {
-      this.#retire(executor);
-      executor.kill(failed(Code.DEADLINE_EXCEEDED, `the call exceeded its timeout of ${input.timeoutMs} ms`), input.id);
-    }, input.timeoutMs);
-    executor.run(input.id, input.args, input.onLog, input.method, input.onItem).then((outcome) => {
-      clearTimeout(timer);
-      input.executor = undefined;
-      input.settle(outcome);
-      if (executor.usable && !this.#closed) {
-        this.dispatch();
-        this.#idleOrYield(executor);
-      }
-    });
+    executor.run(input);
+  }
+
+  #finished(executor: ExecutorProcess<QueuedInput>, input: QueuedInput, outcome: CallOutcome): void {
+    if (input.startedAt > 0) {
+      const ms = performance.now() - input.startedAt;
+      this.#paceMs = this.#paceMs === undefined ? ms : this.#paceMs + (ms - this.#paceMs) / 8;
+    }
+    input.executor = undefined;
+    input.settle(outcome);
+    if (!executor.usable || this.#closed) return;
+    // Refilled once half of what it had waiting has run, so that inputs go out in batches.
+    if (executor.load <= this.#settings.maxInputs + (this.#prefetchDepth() >> 1)) this.dispatch();
+    this.#idleOrYield(executor);
+  }
+
+  /** Inputs that never started on an executor that is gone: first in line again, in their order. */
+  #handBack(inputs: QueuedInput[]): void {
+    if (this.#closed) {
+      for (const input of inputs) input.settle(this.#closeReason ?? failed(Code.UNAVAILABLE, "the pool closed"));
+      return;
+    }
+    for (const input of inputs) input.executor = undefined;
+    this.#queue.unshift(...inputs);
+    this.dispatch();
+  }
+
+  /** Inputs a busy executor may hold beyond those it runs: none until the function proves quick. */
+  #prefetchDepth(): number {
+    if (this.#paceMs === undefined) return 0;
+    return Math.min(maxPrefetch, Math.floor(prefetchMs / Math.max(this.#paceMs, 0.01)));
+  }
+
+  /** The usable executor with the fewest inputs, if it has fewer than `limit`. */
+  #leastLoaded(limit: number): ExecutorProcess<QueuedInput> | undefined {
+    let best: ExecutorProcess<QueuedInput> | undefined;
+    for (const executor of this.#ready) {
+      if (executor.usable && executor.load < limit && (!best || executor.load < best.load)) best = executor;
+    }
+    return best;
   }
 
   #cancel(input: QueuedInput): void {
@@ -258,16 +312,10 @@ export class ExecutorPool implements Evictable {
     if (index >= 0) {
       this.#queue.splice(index, 1);
       input.settle(failed(Code.CANCELLED, "cancelled by the caller"));
-    } else if (input.executor && input.executor.load > 1) {
-      // Other inputs share the executor: this one is let go (a generator stops at its next yield;
-      // its slot frees when it returns), and its deadline no longer threatens its neighbours.
-      clearTimeout(input.timer);
-      input.executor.cancelInput(input.id);
+    } else if (input.executor && !input.executor.cancel(input.id)) {
+      // Let go: it waited and is dropped, or runs on beside others unheard (a generator stops at
+      // its next yield); its deadline no longer threatens its neighbours.
       input.settle(failed(Code.CANCELLED, "cancelled by the caller"));
-    } else if (input.executor) {
-      // A Worker cannot be stopped mid-call, so the process goes; the pool replaces it.
-      this.#retire(input.executor);
-      input.executor.kill(failed(Code.CANCELLED, "cancelled by the caller"));
     }
   }
 
@@ -275,7 +323,7 @@ export class ExecutorPool implements Evictable {
    * An executor with nothing to do: stopped at once when another function's inputs wait for room
    * (waiting calls come before warm minimums), else stopped after the scale-down window.
    */
-  #idleOrYield(executor: ExecutorProcess): void {
+  #idleOrYield(executor: ExecutorProcess<QueuedInput>): void {
     if (executor.load > 0) return;
     if (this.#budget.othersWaiting(this)) {
       this.#retire(executor);
@@ -286,7 +334,7 @@ export class ExecutorPool implements Evictable {
   }
 
   /** Stops an idle executor after the scale-down window, unless the pool is at its minimum. */
-  #armScaledown(executor: ExecutorProcess): void {
+  #armScaledown(executor: ExecutorProcess<QueuedInput>): void {
     clearTimeout(this.#idleTimers.get(executor));
     this.#idleTimers.set(
       executor,
@@ -308,14 +356,14 @@ export class ExecutorPool implements Evictable {
   }
 
   /** Takes an executor out of service for good (its caller then kills or stops it). */
-  #retire(executor: ExecutorProcess): void {
+  #retire(executor: ExecutorProcess<QueuedInput>): void {
     const index = this.#ready.indexOf(executor);
     if (index >= 0) this.#ready.splice(index, 1);
     clearTimeout(this.#idleTimers.get(executor));
     this.#idleTimers.delete(executor);
   }
 
-  #forget(executor: ExecutorProcess): void {
+  #forget(executor: ExecutorProcess<QueuedInput>): void {
     this.#retire(executor);
     this.#live.delete(executor);
     this.#budget.release(this.#spec.memoryMb);

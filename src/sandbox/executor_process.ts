@@ -1,7 +1,13 @@
 /**
  * The server's handle on one executor process: spawns it with exactly its function's permissions
  * and heap cap, talks to its worker in binary frames over a Unix socket of its own (every frame of
- * one turn in one write), runs inputs, and tells why it died.
+ * one turn in one write), runs inputs and their deadlines, and tells why it died.
+ *
+ * It may be given more inputs than it runs at once (`maxInputs`): the worker runs them in the
+ * order given, starting the next when one ends, and writes every result out before it starts an
+ * input that waited. So this side knows which inputs run (the first `maxInputs` unfinished ones)
+ * and starts each one's deadline when it starts; inputs that never started when the process dies
+ * are handed back to run elsewhere.
  */
 import { dirname, join } from "node:path";
 import { Code, StupidModalError } from "../wire/errors.ts";
@@ -14,7 +20,7 @@ import { executorMode, standalone } from "./standalone.ts";
 
 /** Everything needed to start executors for one function of one app version. */
 export interface ExecutorSpec {
-  init: Omit<ExecutorInit, "socket">;
+  init: Omit<ExecutorInit, "socket" | "maxInputs">;
   /** Folder for executors' Unix sockets (inside the server's private data directory). */
   socketDir: string;
   /** Folders the executor process reads code from (the runtime's and the app version's). */
@@ -42,11 +48,39 @@ const stopGraceMs = 12_000;
 /** How long an executor that closed its socket unasked has to exit before it is killed. */
 const hangUpGraceMs = 2_000;
 
-interface RunningInput {
-  id: number;
-  onLog: (line: ExecutorLogLine) => void;
+/** How long a dead executor's last outcomes may take to be read from its socket. */
+const drainGraceMs = 10_000;
+
+/** One input as an executor runs it. */
+export interface ExecutorInput {
+  readonly id: number;
+  readonly args: Uint8Array;
+  /** For a class: the method to call. */
+  readonly method?: string;
+  readonly timeoutMs: number;
+  onLog(line: ExecutorLogLine): void;
+  /** For a generator: receives each yielded value (CBOR). */
   onItem?: (value: Uint8Array) => void;
-  settle: (outcome: CallOutcome) => void;
+}
+
+/** What an executor tells about the inputs it was given. */
+export interface ExecutorEvents<T extends ExecutorInput> {
+  /** The input started running: its deadline runs from now. */
+  started(input: T): void;
+  /** The input's outcome: a value or a failure. */
+  finished(input: T, outcome: CallOutcome): void;
+  /** The process is gone and these inputs, in the order given, never started: they may run elsewhere. */
+  unstarted(inputs: T[]): void;
+}
+
+/** An input given to the executor and not yet finished. */
+interface Sent<T extends ExecutorInput> {
+  input: T;
+  started: boolean;
+  /** Cancelled before it finished: its outcome was given already, its deadline no longer counts. */
+  cancelled: boolean;
+  /** performance.now() past which it has run too long. */
+  deadline: number;
   /** Lines received (they come over the main thread's connection), and lines the worker said it printed. */
   printed: number;
   mark: number;
@@ -55,7 +89,7 @@ interface RunningInput {
 }
 
 /** One live executor process. */
-export class ExecutorProcess {
+export class ExecutorProcess<T extends ExecutorInput = ExecutorInput> {
   readonly pid: number;
   readonly startedAt: number = Date.now();
   /** Inputs it was given. */
@@ -67,7 +101,19 @@ export class ExecutorProcess {
   #output: FrameWriter | undefined;
   /** The executor main thread's connection. */
   #control: Deno.Conn | undefined;
-  #running = new Map<number, RunningInput>();
+  #events: ExecutorEvents<T>;
+  /** Inputs given and not finished, in the order given. */
+  #sent = new Map<number, Sent<T>>();
+  /** Those of them not started yet, in order (from `#nextWaiting` on). */
+  #waiting: Sent<T>[] = [];
+  #nextWaiting = 0;
+  /** Inputs started and not finished. */
+  #active = 0;
+  #maxInputs: number;
+  #deadlineTimer: ReturnType<typeof setTimeout> | undefined;
+  #deadlineAt = Infinity;
+  /** Resolves once the worker's connection was read to its end (or never came). */
+  #drained = Promise.withResolvers<void>();
   #killReason: CallOutcome | undefined;
   #killedFor: number | undefined;
   #ready: PromiseWithResolvers<void> = Promise.withResolvers();
@@ -76,11 +122,13 @@ export class ExecutorProcess {
   #diagnostics = "";
   #stopping = false;
 
-  private constructor(spec: ExecutorSpec, socket: string) {
+  private constructor(spec: ExecutorSpec, socket: string, maxInputs: number, events: ExecutorEvents<T>) {
+    this.#events = events;
+    this.#maxInputs = maxInputs;
     this.#memoryMb = spec.memoryMb;
     this.#maxPayloadBytes = spec.init.maxPayloadBytes;
     this.#child = new Deno.Command(Deno.execPath(), {
-      args: executorArgs(spec, socket),
+      args: executorArgs(spec, socket, maxInputs),
       clearEnv: true,
       env: { ...baseEnv(), ...spec.env, DENO_V8_FLAGS: `--max-old-space-size=${spec.memoryMb}`, NO_COLOR: "1" },
       stdin: "null",
@@ -88,15 +136,25 @@ export class ExecutorProcess {
       stderr: "piped",
     }).spawn();
     this.pid = this.#child.pid;
-    this.exited = this.#child.status;
+    // Resolves once every input it had has its outcome or was handed back.
+    this.exited = this.#child.status.then(async (status) => {
+      await this.#onExit(status);
+      return status;
+    });
     this.#ready.promise.catch(() => {});
     this.#keepDiagnostics(this.#child.stdout).catch(() => {});
     this.#keepDiagnostics(this.#child.stderr).catch(() => {});
-    this.exited.then((status) => this.#onExit(status));
   }
 
-  /** Spawns an executor for a function; `ready` tells when it can take inputs. */
-  static spawn(spec: ExecutorSpec): ExecutorProcess {
+  /**
+   * Spawns an executor for a function that runs up to `maxInputs` inputs at once; `ready` tells
+   * when it can take inputs, `events` what becomes of them.
+   */
+  static spawn<T extends ExecutorInput>(
+    spec: ExecutorSpec,
+    maxInputs: number,
+    events: ExecutorEvents<T>,
+  ): ExecutorProcess<T> {
     // The socket sits in a folder of its own, removed once connected: the worker may write the
     // socket's path (connecting takes that), and with no folder left it can write nothing there.
     const folder = join(spec.socketDir, crypto.randomUUID().slice(0, 12));
@@ -106,7 +164,7 @@ export class ExecutorProcess {
     let executor;
     try {
       listener = Deno.listen({ transport: "unix", path: socket });
-      executor = new ExecutorProcess(spec, socket);
+      executor = new ExecutorProcess<T>(spec, socket, maxInputs, events);
     } catch (err) {
       listener?.close();
       Deno.removeSync(folder, { recursive: true });
@@ -126,39 +184,54 @@ export class ExecutorProcess {
     return this.#killReason === undefined && !this.#stopping;
   }
 
-  /** Runs one input; the outcome is a value or a failure, never a rejection. */
-  run(
-    id: number,
-    args: Uint8Array,
-    onLog: (line: ExecutorLogLine) => void,
-    method?: string,
-    onItem?: (value: Uint8Array) => void,
-  ): Promise<CallOutcome> {
+  /**
+   * Gives the executor one input. It starts at once while fewer than `maxInputs` run, else when
+   * the ones given before it have made room; `events` hears what becomes of it.
+   */
+  run(input: T): void {
     this.served++;
-    return new Promise((settle) => {
-      this.#running.set(id, { id, onLog, onItem, settle, printed: 0, mark: 0 });
-      if (!method) this.#output!.frame(FrameKind.Call, id, args);
-      else this.#output!.frame(FrameKind.CallMethod, id, methodPayload(method, args));
-    });
+    const sent: Sent<T> = { input, started: false, cancelled: false, deadline: 0, printed: 0, mark: 0 };
+    this.#sent.set(input.id, sent);
+    if (!input.method) this.#output!.frame(FrameKind.Call, input.id, input.args);
+    else this.#output!.frame(FrameKind.CallMethod, input.id, methodPayload(input.method, input.args));
+    if (this.#active < this.#maxInputs) this.#start(sent);
+    else this.#waiting.push(sent);
   }
 
   /** Lets the running generator call `id` yield `count` more items. */
   credit(id: number, count: number): void {
-    if (!this.#running.has(id)) return;
+    if (!this.#sent.has(id)) return;
     const payload = new Uint8Array(4);
     new DataView(payload.buffer).setUint32(0, count);
     this.#output?.frame(FrameKind.Credit, id, payload);
   }
 
-  /** Inputs running now. */
+  /** Inputs given and not finished, started or waiting to. */
   get load(): number {
-    return this.#running.size;
+    return this.#sent.size;
   }
 
-  /** Tells the executor that running input `id` was cancelled (a generator then stops). */
-  cancelInput(id: number): void {
-    if (!this.#running.has(id)) return;
+  /** Inputs running now. */
+  get running(): number {
+    return this.#active;
+  }
+
+  /**
+   * Cancels input `id`. A Worker cannot be stopped mid-call, so when it runs alone the process is
+   * killed and the input's outcome (CANCELLED) follows from that: then this returns true. Otherwise
+   * the worker is told (one that waits is dropped; a generator stops at its next yield; a plain
+   * function running beside others runs on, unheard) and the caller gives the outcome itself.
+   */
+  cancel(id: number): boolean {
+    const sent = this.#sent.get(id);
+    if (!sent || sent.cancelled) return false;
+    sent.cancelled = true;
+    if (sent.started && this.#maxInputs === 1) {
+      this.kill(failed(Code.CANCELLED, "cancelled by the caller"), id);
+      return true;
+    }
     this.#output?.frame(FrameKind.Cancel, id);
+    return false;
   }
 
   /**
@@ -205,10 +278,11 @@ export class ExecutorProcess {
       this.#control = control;
       this.#serve(control, false);
     }
-    if (!data) return;
+    if (!data) return this.#drained.resolve();
     this.#output = new FrameWriter(data);
     if (this.#stopping || this.#killReason) this.stop();
     await this.#serve(data, true);
+    this.#drained.resolve();
   }
 
   /** Reads a connection's frames until it ends; a malformed frame or report costs the executor. */
@@ -217,21 +291,27 @@ export class ExecutorProcess {
     const maxFrameBytes = 2 * this.#maxPayloadBytes + 1024 * 1024;
     try {
       await readFrames(connection, (kind, id, payload) => this.#receive(kind, id, payload), maxFrameBytes);
-      connection.close();
-      // The worker hung up unasked (it ended itself): whatever it ran is lost; the process goes.
-      if (isWorker && !this.#stopping && this.#killReason === undefined) {
-        const timer = setTimeout(() => {
-          this.kill(failed(Code.INTERNAL, "the executor closed its connection unexpectedly; it was replaced"));
-        }, hangUpGraceMs);
-        this.exited.finally(() => clearTimeout(timer));
-      }
     } catch (err) {
-      // Our own stop() closed the connection: the executor finishes its exit hook and goes.
-      if (this.#stopping) return;
-      // A malformed frame or report: the executor is not trusted with another input.
-      this.kill(
-        failed(Code.INTERNAL, `the executor sent a malformed frame (${(err as Error).message}); it was replaced`),
-      );
+      // A process that dies with inputs it never read resets its end: that is a hang-up.
+      if (!(err instanceof Deno.errors.ConnectionReset)) {
+        // Our own stop() closed the connection: the executor finishes its exit hook and goes.
+        if (this.#stopping) return;
+        // A malformed frame or report: the executor is not trusted with another input.
+        const message = `the executor sent a malformed frame (${(err as Error).message}); it was replaced`;
+        return this.kill(failed(Code.INTERNAL, message));
+      }
+    }
+    try {
+      connection.close();
+    } catch {
+      // Closed already.
+    }
+    // The worker hung up unasked: it died (its process goes, and tells why) or ended itself.
+    if (isWorker && !this.#stopping && this.#killReason === undefined) {
+      const timer = setTimeout(() => {
+        this.kill(failed(Code.INTERNAL, "the executor closed its connection unexpectedly; it was replaced"));
+      }, hangUpGraceMs);
+      this.exited.finally(() => clearTimeout(timer));
     }
   }
 
@@ -245,22 +325,22 @@ export class ExecutorProcess {
       }
       case FrameKind.Stdout:
       case FrameKind.Stderr: {
-        const running = this.#running.get(id);
+        const running = this.#sent.get(id);
         if (!running) return;
         running.printed++;
-        running.onLog({
+        running.input.onLog({
           stream: kind === FrameKind.Stdout ? 0 : 1,
           text: new TextDecoder().decode(payload.subarray(0, maxLogLineBytes)),
         });
         return this.#release(running);
       }
       case FrameKind.LogMark: {
-        const running = this.#running.get(id);
+        const running = this.#sent.get(id);
         if (running) running.mark = new DataView(payload.buffer, payload.byteOffset, 4).getUint32(0);
         return;
       }
       case FrameKind.Item:
-        return this.#inOrder(id, () => this.#running.get(id)?.onItem?.(payload));
+        return this.#inOrder(id, () => this.#sent.get(id)?.input.onItem?.(payload));
       case FrameKind.Done:
         return this.#inOrder(id, () => {
           // The worker checks the size too; this holds even if the function forged the frame.
@@ -270,7 +350,7 @@ export class ExecutorProcess {
           this.#finish(id, failed(Code.RESOURCE_EXHAUSTED, message));
         });
       case FrameKind.Failed: {
-        if (!this.#running.has(id)) return;
+        if (!this.#sent.has(id)) return;
         const { failure, recycle } = readFailureReport(payload);
         return this.#inOrder(id, () => {
           this.#finish(id, { failure });
@@ -284,35 +364,94 @@ export class ExecutorProcess {
 
   /** Acts on an item or outcome now, or once the lines the call printed before it have arrived. */
   #inOrder(id: number, act: () => void): void {
-    const running = this.#running.get(id);
+    const running = this.#sent.get(id);
     if (!running || running.printed >= running.mark) return act();
     (running.held ??= []).push({ mark: running.mark, act });
   }
 
-  #release(running: RunningInput): void {
+  #release(running: Sent<T>): void {
     const held = running.held;
     while (held && held.length > 0 && held[0].mark <= running.printed) held.shift()!.act();
   }
 
-  #finish(id: number, outcome: CallOutcome): void {
-    const running = this.#running.get(id);
-    if (!running) return;
-    this.#running.delete(id);
-    running.settle(outcome);
+  #start(sent: Sent<T>): void {
+    sent.started = true;
+    this.#active++;
+    sent.deadline = performance.now() + sent.input.timeoutMs;
+    if (sent.deadline < this.#deadlineAt) this.#armDeadline(sent.deadline);
+    // Cancelled while it waited, and the worker started it before it heard: it runs alone, so
+    // the process goes, as for any running input cancelled.
+    if (sent.cancelled && this.#maxInputs === 1) {
+      this.kill(failed(Code.CANCELLED, "cancelled by the caller"), sent.input.id);
+    } else if (!sent.cancelled) this.#events.started(sent.input);
   }
 
-  #onExit(status: Deno.CommandStatus): void {
+  #finish(id: number, outcome: CallOutcome): void {
+    const sent = this.#sent.get(id);
+    if (!sent) return;
+    this.#sent.delete(id);
+    if (sent.started) {
+      this.#active--;
+      // The worker starts the next waiting input as this one ends, in the same order.
+      while (this.#active < this.#maxInputs && this.#nextWaiting < this.#waiting.length) {
+        this.#start(this.#waiting[this.#nextWaiting++]);
+      }
+      if (this.#nextWaiting === this.#waiting.length) this.#waiting.length = this.#nextWaiting = 0;
+    } else {
+      // A waiting input the worker dropped when it was cancelled.
+      const index = this.#waiting.indexOf(sent, this.#nextWaiting);
+      if (index >= 0) this.#waiting.splice(index, 1);
+    }
+    this.#events.finished(sent.input, outcome);
+  }
+
+  /** One timer for all deadlines: set for the earliest, moved on when it finds none passed. */
+  #armDeadline(at: number): void {
+    clearTimeout(this.#deadlineTimer);
+    this.#deadlineAt = at;
+    this.#deadlineTimer = setTimeout(() => this.#checkDeadlines(), Math.max(0, at - performance.now()));
+  }
+
+  #checkDeadlines(): void {
+    this.#deadlineAt = Infinity;
+    this.#deadlineTimer = undefined;
+    const now = performance.now();
+    let next = Infinity;
+    for (const sent of this.#sent.values()) {
+      if (!sent.started || sent.cancelled) continue;
+      if (sent.deadline <= now + 1) {
+        const message = `the call exceeded its timeout of ${sent.input.timeoutMs} ms`;
+        return this.kill(failed(Code.DEADLINE_EXCEEDED, message), sent.input.id);
+      }
+      next = Math.min(next, sent.deadline);
+    }
+    if (next < Infinity) this.#armDeadline(next);
+  }
+
+  async #onExit(status: Deno.CommandStatus): Promise<void> {
     this.#stopping = true;
+    clearTimeout(this.#deadlineTimer);
+    // Outcomes the worker wrote before it went are still in the socket: read them first.
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([this.#drained.promise, new Promise((done) => timer = setTimeout(done, drainGraceMs))]);
+    clearTimeout(timer);
     const outcome = this.#killReason ?? this.#exitOutcome(status);
     const failure = outcome.failure ?? { code: Code.INTERNAL, message: "executor exited" };
     this.#ready.reject(new StupidModalError(failure.code, failure.message));
-    const running = [...this.#running.values()];
-    this.#running.clear();
-    for (const input of running) {
-      const mine = this.#killedFor === undefined || this.#killedFor === input.id;
-      const message = `its executor was replaced (another input on it: ${outcome.failure?.message ?? "ended"})`;
-      input.settle(mine ? outcome : failed(Code.INTERNAL, message));
+    const sent = [...this.#sent.values()];
+    this.#sent.clear();
+    this.#waiting = [];
+    this.#active = 0;
+    const message = `its executor was replaced (another input on it: ${outcome.failure?.message ?? "ended"})`;
+    const unstarted: T[] = [];
+    for (const { input, started, cancelled } of sent) {
+      if (!started && !cancelled) unstarted.push(input);
+      else {
+        const mine = this.#killedFor === undefined || this.#killedFor === input.id;
+        this.#events.finished(input, mine ? outcome : failed(Code.INTERNAL, message));
+      }
     }
+    if (unstarted.length > 0) this.#events.unstarted(unstarted);
   }
 
   #exitOutcome(status: Deno.CommandStatus): CallOutcome {
@@ -338,10 +477,10 @@ export class ExecutorProcess {
   }
 }
 
-function executorArgs(spec: ExecutorSpec, socket: string): string[] {
+function executorArgs(spec: ExecutorSpec, socket: string, maxInputs: number): string[] {
   const { permissions } = spec.init;
   const list = (values: string[] | false) => (values ? values : []);
-  const init: ExecutorInit = { ...spec.init, socket };
+  const init: ExecutorInit = { ...spec.init, socket, maxInputs };
   // A compiled server starts its executors as itself, with the flags it was compiled with.
   if (standalone) return [executorMode, JSON.stringify(init)];
   const args = [

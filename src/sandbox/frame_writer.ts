@@ -32,6 +32,7 @@ export class FrameWriter {
   #ending = false;
   #failed = false;
   #drained: PromiseWithResolvers<void> | undefined;
+  #afterWrites: (() => void)[] = [];
 
   constructor(sink: FrameSink) {
     this.#sink = sink;
@@ -55,6 +56,20 @@ export class FrameWriter {
       this.#writing = true;
       queueMicrotask(() => this.#drain());
     }
+  }
+
+  /** Whether frames are queued or being written. */
+  get writing(): boolean {
+    return this.#writing;
+  }
+
+  /**
+   * Calls `then` once every frame queued so far is written (handed to the operating system), at
+   * once if none waits.
+   */
+  afterWrites(then: () => void): void {
+    if (this.#writing) this.#afterWrites.push(then);
+    else then();
   }
 
   /** Writes what is queued, then closes the connection's writing side. */
@@ -105,5 +120,6 @@ export class FrameWriter {
     this.#writing = false;
     this.#drained?.resolve();
     this.#drained = undefined;
+    for (const then of this.#afterWrites.splice(0)) then();
   }
 }

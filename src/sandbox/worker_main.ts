@@ -90,19 +90,65 @@ async function serve(message: ExecutorInit): Promise<void> {
   await exitInstance();
 }
 
+/** An input given to this executor: run at once while fewer than `maxInputs` run, else queued. */
+interface Input {
+  id: number;
+  kind: FrameKind;
+  payload: Uint8Array;
+}
+
+/** Inputs waiting to start, in the order given, from `nextWaiting` on. */
+const waiting: Input[] = [];
+let nextWaiting = 0;
+/** Whether waiting inputs are due to start once the results before them are written. */
+let startQueued = false;
+
 function receive(kind: FrameKind, id: number, payload: Uint8Array): void {
   switch (kind) {
     case FrameKind.Call:
-      return run(id, functionImplementation, payload);
-    case FrameKind.CallMethod: {
-      const { method, args } = parseMethodPayload(payload);
-      return run(id, () => methodOf(method), args);
-    }
+    case FrameKind.CallMethod:
+      waiting.push({ id, kind, payload });
+      return startWaiting();
     case FrameKind.Cancel:
-      return cancelStream(id);
+      return cancelInput(id);
     case FrameKind.Credit:
       return grantCredit(id, new DataView(payload.buffer, payload.byteOffset, 4).getUint32(0));
   }
+}
+
+function begin(input: Input): void {
+  if (input.kind === FrameKind.Call) return run(input.id, functionImplementation, input.payload);
+  const { method, args } = parseMethodPayload(input.payload);
+  run(input.id, () => methodOf(method), args);
+}
+
+/**
+ * Starts waiting inputs while fewer than `maxInputs` run, each only once every result before it
+ * is written: so the server has them even if that input then keeps this thread busy for good (the
+ * server starts an input's deadline on reading the result before it).
+ */
+function startWaiting(): void {
+  if (startQueued) return;
+  while (runningCalls.size < init!.maxInputs && nextWaiting < waiting.length) {
+    if (writer!.writing) {
+      startQueued = true;
+      writer!.afterWrites(() => {
+        startQueued = false;
+        startWaiting();
+      });
+      return;
+    }
+    begin(waiting[nextWaiting++]);
+  }
+  if (nextWaiting === waiting.length) waiting.length = nextWaiting = 0;
+}
+
+/** A waiting input is dropped (and the server told); a running generator stops at its next yield. */
+function cancelInput(id: number): void {
+  const index = waiting.findIndex((input, at) => at >= nextWaiting && input.id === id);
+  if (index < 0) return cancelStream(id);
+  waiting.splice(index, 1);
+  emit(FrameKind.Failed, id, encodeValue({ code: Code.CANCELLED, message: "cancelled by the caller" }));
 }
 
 function functionImplementation(): (...args: unknown[]) => unknown {
@@ -250,6 +296,7 @@ function finish(id: number, result: unknown): void {
     }
     runningCalls.delete(id);
     emitAfterLines(FrameKind.Done, id, value, true);
+    startWaiting();
   } catch (err) {
     fail(id, err);
   }
@@ -257,8 +304,9 @@ function finish(id: number, result: unknown): void {
 
 /** Sends a call's failure. */
 function fail(id: number, err: unknown): void {
-  runningCalls.delete(id);
+  if (!runningCalls.delete(id)) return;
   emitAfterLines(FrameKind.Failed, id, encodeValue(describeFailure(err, false)), true);
+  startWaiting();
 }
 
 /**
