@@ -175,7 +175,7 @@ Deno.test("the server killed mid-map: the caller gets UNAVAILABLE promptly and r
     const port = server.address.split(":").at(-1);
     server = await startTestServer([`--port=${port}`], { dataDir, token: server.token });
     equal(await slow.remote(7), 7, "the same App works against the restarted server");
-    const fresh = new Client({ server: server.address, token: server.token });
+    const fresh = new Client({ server: server.address, token: server.token, onLog: () => {} });
     try {
       equal(await fresh.call({ appName: "faults-fixture", functionName: "slow" }, [8]), 8, "a new Client works");
     } finally {
@@ -190,7 +190,7 @@ Deno.test("the server killed mid-map: the caller gets UNAVAILABLE promptly and r
 
 Deno.test("a caller killed mid-map: the server cancels its inputs and frees the executors", async () => {
   const server = await startTestServer();
-  const client = new Client({ server: server.address, token: server.token });
+  const client = new Client({ server: server.address, token: server.token, onLog: () => {} });
   try {
     const caller = new Deno.Command(Deno.execPath(), {
       args: ["run", "--no-prompt", "--allow-net=127.0.0.1", "--allow-read", "--allow-env", callerPath, "200"],
@@ -303,7 +303,7 @@ Deno.test({
     try {
       server = await startTestServer([], { dataDir });
       await deployFixture(server, "tests/fixtures/faults_app.ts");
-      let client = new Client({ server: server.address, token: server.token });
+      let client = new Client({ server: server.address, token: server.token, onLog: () => {} });
       for (const label of ["a", "b", "c"]) stored.set(await client.spawn(target, [label]), `recorded ${label}`);
       await assertStored(server);
 
@@ -342,7 +342,7 @@ Deno.test({
       await Deno.remove(filler);
       server = await startTestServer([], { dataDir, token: server.token });
       await assertStored(server);
-      client = new Client({ server: server.address, token: server.token });
+      client = new Client({ server: server.address, token: server.token, onLog: () => {} });
       stored.set(await client.spawn(target, ["after"]), "recorded after");
       await assertStored(server);
       client.close();
