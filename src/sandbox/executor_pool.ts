@@ -130,6 +130,9 @@ export class ExecutorPool implements Evictable {
   dispatch(): void {
     if (this.#closed) return;
     const { maxInputs } = this.#settings;
+    const depth = this.#prefetchDepth();
+    /** The busy executor being topped up in this pass. */
+    let topping: ExecutorProcess<QueuedInput> | undefined;
     while (this.#queue.length > 0) {
       let executor = this.#ready.find((candidate) => candidate.usable && candidate.load < maxInputs);
       if (
@@ -143,7 +146,12 @@ export class ExecutorPool implements Evictable {
         }
       }
       // No room to run it now: a busy executor takes it next, if its recent pace says that is soon.
-      executor ??= this.#leastLoaded(maxInputs + this.#prefetchDepth());
+      // One is topped up only once it has run half of what it had waiting, and then in full, so
+      // that inputs go out in batches.
+      if (!executor && !(topping && topping.usable && topping.load < maxInputs + depth)) {
+        topping = this.#leastLoaded(maxInputs + (depth >> 1) + 1);
+      }
+      executor ??= topping;
       if (!executor) return;
       this.#run(executor, this.#queue.shift()!);
     }
@@ -276,7 +284,7 @@ export class ExecutorPool implements Evictable {
     input.executor = undefined;
     input.settle(outcome);
     if (!executor.usable || this.#closed) return;
-    // Refilled once half of what it had waiting has run, so that inputs go out in batches.
+    // Topped up once half of what it had waiting has run (see dispatch).
     if (executor.load <= this.#settings.maxInputs + (this.#prefetchDepth() >> 1)) this.dispatch();
     this.#idleOrYield(executor);
   }

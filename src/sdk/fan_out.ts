@@ -33,10 +33,18 @@ export async function* fanOut(
   let nextToYield = 0;
   let inputsDone = false;
   let inputError: unknown;
-  let changed = Promise.withResolvers<void>();
-  const notify = () => {
-    changed.resolve();
-    changed = Promise.withResolvers<void>();
+  // Each side waits on a promise of its own, made only when it has to wait.
+  let wakePump: (() => void) | undefined;
+  let wakeConsumer: (() => void) | undefined;
+  const pumpMayGo = () => {
+    const wake = wakePump;
+    wakePump = undefined;
+    wake?.();
+  };
+  const consumerMayGo = () => {
+    const wake = wakeConsumer;
+    wakeConsumer = undefined;
+    wake?.();
   };
 
   const pump = async () => {
@@ -44,7 +52,7 @@ export async function* fanOut(
       while (!controller.signal.aborted) {
         // Sent but not yet taken by the consumer: a slow consumer slows the inputs down too.
         if (sent - yielded >= maxOutstanding) {
-          await changed.promise;
+          await new Promise<void>((resolve) => wakePump = resolve);
           continue;
         }
         const step = await inputs.next();
@@ -60,14 +68,14 @@ export async function* fanOut(
       inputError = err;
     } finally {
       inputsDone = true;
-      notify();
+      consumerMayGo();
     }
   };
   const settle = (index: number, outcome: Outcome) => {
     outstanding--;
     if (ordered) byIndex.set(index, outcome);
     else asFinished.push(outcome);
-    notify();
+    consumerMayGo();
   };
   const take = (): Outcome | undefined => {
     if (!ordered) return asFinished.shift();
@@ -84,17 +92,17 @@ export async function* fanOut(
       if (outcome) {
         if (outcome.error && !options.returnExceptions) throw outcome.error;
         yielded++;
-        notify();
+        pumpMayGo();
         yield outcome.error ?? outcome.value;
         continue;
       }
       if (inputsDone && outstanding === 0) return;
-      await changed.promise;
+      await new Promise<void>((resolve) => wakeConsumer = resolve);
     }
   } finally {
     // Whatever ended the map, nothing it started keeps running on the server.
     controller.abort();
-    notify();
+    pumpMayGo();
     inputs.return?.().catch(() => {});
   }
 }

@@ -38,6 +38,19 @@ export async function* zipInputs(iterables: AnyIterable<unknown>[]): AsyncGenera
   for (const iterable of iterables) {
     if (!isIterable(iterable)) throw new TypeError(`map takes iterables, got ${Deno.inspect(iterable)}`);
   }
+  if (iterables.every(isSyncIterable)) {
+    // Arrays and other sync sources: no promise per input and parameter.
+    const iterators = (iterables as Iterable<unknown>[]).map((iterable) => iterable[Symbol.iterator]());
+    try {
+      while (true) {
+        const steps = iterators.map((iterator) => iterator.next());
+        if (steps.some((step) => step.done)) return;
+        yield steps.map((step) => step.value);
+      }
+    } finally {
+      for (const iterator of iterators) iterator.return?.();
+    }
+  }
   const iterators = iterables.map(iteratorOf);
   try {
     while (true) {
@@ -63,6 +76,10 @@ export async function* tupleInputs(tuples: AnyIterable<unknown[]>): AsyncGenerat
 function isIterable(value: unknown): value is AnyIterable<unknown> {
   return typeof value === "object" && value !== null && (Symbol.iterator in value || Symbol.asyncIterator in value) ||
     typeof value === "string";
+}
+
+function isSyncIterable(value: AnyIterable<unknown>): value is Iterable<unknown> {
+  return typeof value === "string" || !(Symbol.asyncIterator in value);
 }
 
 function iteratorOf(iterable: AnyIterable<unknown>): AsyncIterator<unknown> | Iterator<unknown> {

@@ -1,9 +1,11 @@
 /**
  * The caller's end of the session stream: many calls multiplexed by id on one long-lived
- * bidirectional stream, calls of one tick batched into one message, log lines routed to their call.
- * The stream opens on the first call and closes once nothing is outstanding, so an idle caller's
- * process can exit.
+ * bidirectional stream, calls of one turn batched into one message (a lone call goes at once, at
+ * the end of its microtask; while others are out, at the end of the turn), log lines routed to
+ * their call. The stream opens on the first call and closes once nothing is outstanding, so an
+ * idle caller's process can exit.
  */
+import { setImmediate } from "node:timers";
 import type * as grpc from "@grpc/grpc-js";
 import { Code, StupidModalError } from "../wire/errors.ts";
 import type { CallMessage, LogLineMessage, OutputMessage, SessionRequest, SessionResponse } from "../wire/proto.ts";
@@ -17,8 +19,14 @@ interface PendingCall {
   reject: (error: StupidModalError) => void;
   onLog: LogHandler;
   onItem?: (value: Uint8Array) => void;
-  /** Stops listening to the caller's abort signal. */
-  release: () => void;
+  /** The caller's abort signal, if it gave one. */
+  signal?: AbortSignal;
+}
+
+/** The calls that one abort signal cancels, and the one listener on it. */
+interface Watched {
+  callIds: Set<number>;
+  onAbort: () => void;
 }
 
 type SessionStream = grpc.ClientDuplexStream<SessionRequest, SessionResponse>;
@@ -31,7 +39,11 @@ export class Session {
   #pending = new Map<number, PendingCall>();
   #outbox: SessionRequest = { calls: [], cancels: [], acks: [] };
   #flushQueued = false;
+  #closeQueued = false;
+  /** One listener per abort signal, however many calls it cancels (a map gives all its calls one). */
+  #watched = new Map<AbortSignal, Watched>();
   #nextId = 1;
+  #flush = () => this.#flushNow();
 
   constructor(open: () => SessionStream, describeError: (err: unknown) => StupidModalError) {
     this.#open = open;
@@ -49,12 +61,10 @@ export class Session {
       return Promise.reject(new StupidModalError(Code.CANCELLED, "call cancelled by the caller"));
     }
     const callId = this.#nextId++;
-    const onAbort = () => this.cancel(callId);
-    signal?.addEventListener("abort", onAbort, { once: true });
+    if (signal) this.#watch(signal, callId);
     return new Promise<Uint8Array>((resolve, reject) => {
-      const release = () => signal?.removeEventListener("abort", onAbort);
       const itemHandler = onItem && ((value: Uint8Array) => onItem(value, () => this.#ack(callId)));
-      this.#pending.set(callId, { resolve, reject, onLog, onItem: itemHandler, release });
+      this.#pending.set(callId, { resolve, reject, onLog, onItem: itemHandler, signal });
       this.#outbox.calls.push({ ...call, call_id: callId });
       this.#queueFlush();
     });
@@ -89,13 +99,41 @@ export class Session {
   #queueFlush(): void {
     if (this.#flushQueued) return;
     this.#flushQueued = true;
-    queueMicrotask(() => {
-      this.#flushQueued = false;
-      const message = this.#outbox;
-      if (message.calls.length === 0 && message.cancels.length === 0 && message.acks.length === 0) return;
-      this.#outbox = { calls: [], cancels: [], acks: [] };
-      this.#ensureStream().write(message);
-    });
+    // A lone call goes now; with others out, more calls of this turn (a map's, a loop's) join it.
+    if (this.#pending.size > 1) setImmediate(this.#flush);
+    else queueMicrotask(this.#flush);
+  }
+
+  #flushNow(): void {
+    this.#flushQueued = false;
+    const message = this.#outbox;
+    if (message.calls.length === 0 && message.cancels.length === 0 && message.acks.length === 0) return;
+    this.#outbox = { calls: [], cancels: [], acks: [] };
+    this.#ensureStream().write(message);
+  }
+
+  #watch(signal: AbortSignal, callId: number): void {
+    let watched = this.#watched.get(signal);
+    if (!watched) {
+      const callIds = new Set<number>();
+      const onAbort = () => {
+        this.#watched.delete(signal);
+        for (const id of [...callIds]) this.cancel(id);
+      };
+      watched = { callIds, onAbort };
+      this.#watched.set(signal, watched);
+      signal.addEventListener("abort", onAbort, { once: true });
+    }
+    watched.callIds.add(callId);
+  }
+
+  #unwatch(signal: AbortSignal, callId: number): void {
+    const watched = this.#watched.get(signal);
+    if (!watched) return;
+    watched.callIds.delete(callId);
+    if (watched.callIds.size > 0) return;
+    this.#watched.delete(signal);
+    signal.removeEventListener("abort", watched.onAbort);
   }
 
   #ensureStream(): SessionStream {
@@ -134,10 +172,13 @@ export class Session {
 
   /** Forgets a call; once none is outstanding, closes the stream at the end of this turn. */
   #settle(callId: number): void {
-    this.#pending.get(callId)?.release();
+    const signal = this.#pending.get(callId)?.signal;
+    if (signal) this.#unwatch(signal, callId);
     this.#pending.delete(callId);
-    if (this.#pending.size > 0) return;
+    if (this.#pending.size > 0 || this.#closeQueued) return;
+    this.#closeQueued = true;
     setTimeout(() => {
+      this.#closeQueued = false;
       if (this.#pending.size > 0 || !this.#stream || this.#outbox.calls.length > 0) return;
       const stream = this.#stream;
       this.#stream = undefined;
@@ -148,9 +189,8 @@ export class Session {
   #failAll(error: StupidModalError): void {
     const pending = [...this.#pending.values()];
     this.#pending.clear();
-    for (const call of pending) {
-      call.release();
-      call.reject(error);
-    }
+    for (const [signal, watched] of this.#watched) signal.removeEventListener("abort", watched.onAbort);
+    this.#watched.clear();
+    for (const call of pending) call.reject(error);
   }
 }

@@ -1,32 +1,46 @@
 /** Recent log lines of apps, as rows of the store; the oldest are dropped beyond a bound. */
+import type { StatementSync } from "node:sqlite";
 import type { AppLogEntry } from "../wire/proto.ts";
 import type { Database } from "./database.ts";
 
 /** Lines kept in all, across apps. */
 const keptLines = 200_000;
 
-/** Reads and writes app log lines. Writes are deferred to the store's next batch. */
+/**
+ * Reads and writes app log lines. Writes are deferred to the store's next batch: the lines of one
+ * batch as one deferred write, through one prepared statement.
+ */
 export class LogRecords {
   #database: Database;
+  /** Lines appended since the store last took a batch. */
+  #pending: AppLogEntry[] = [];
+  #insert: StatementSync | undefined;
 
   constructor(database: Database) {
     this.#database = database;
   }
 
   append(entry: AppLogEntry): void {
-    this.#database.defer(() =>
-      this.#database.db.prepare(
+    if (this.#pending.push(entry) > 1) return;
+    const entries = this.#pending;
+    // Run again, as a whole, if the store retries a failed batch.
+    this.#database.defer(() => {
+      if (this.#pending === entries) this.#pending = [];
+      this.#insert ??= this.#database.db.prepare(
         "INSERT INTO logs (time_ms, app_name, function, call_id, stream, text, server) VALUES (?, ?, ?, ?, ?, ?, ?)",
-      ).run(
-        entry.time_ms,
-        entry.app_name,
-        entry.function,
-        entry.call_id,
-        entry.stream,
-        entry.text,
-        entry.server ? 1 : 0,
-      )
-    );
+      );
+      for (const entry of entries) {
+        this.#insert.run(
+          entry.time_ms,
+          entry.app_name,
+          entry.function,
+          entry.call_id,
+          entry.stream,
+          entry.text,
+          entry.server ? 1 : 0,
+        );
+      }
+    });
   }
 
   /** The last `count` lines of an app, oldest first. */
