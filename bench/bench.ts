@@ -17,6 +17,7 @@ import { formatTable } from "./table.ts";
 import { bigPayload } from "./cases/big_payload.ts";
 import { coldStart } from "./cases/cold_start.ts";
 import { footprint } from "./cases/footprint.ts";
+import { manyCallers } from "./cases/many_callers.ts";
 import { mapThroughput } from "./cases/map_throughput.ts";
 import { throughput } from "./cases/throughput.ts";
 import { warmLatency } from "./cases/warm_latency.ts";
@@ -60,6 +61,7 @@ try {
   rows.push(...await within("footprint", () => footprint(context)));
   rows.push(await within("throughput", () => throughput(context)));
   rows.push(...await within("map", () => mapThroughput(context)));
+  rows.push(...await within("many callers", () => manyCallers(context)));
   rows.push(await within("cold start", () => coldStart(context)));
   rows.push(await within("big payload", () => bigPayload(context)));
 } catch (err) {
@@ -107,7 +109,7 @@ async function setUp(): Promise<BenchContext> {
   cleanup.defer(() => app.close());
   const echo = connectEcho(echoAddress);
   cleanup.defer(() => echo.close());
-  return { plan, repoRoot, server, echo, cleanup, progress };
+  return { plan, repoRoot, server, echo, echoAddress, cleanup, progress };
 }
 
 /** Runs one step, failing it if it hangs (a wedged server must not wedge the run). */

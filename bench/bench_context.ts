@@ -18,8 +18,9 @@ export interface BenchContext {
   repoRoot: string;
   /** Our server (started with STUPID_MODAL_* pointing this process at it). */
   server: ListeningProcess;
-  /** A client of the B1 echo server. */
+  /** A client of the B1 echo server, and its address. */
   echo: EchoClient;
+  echoAddress: string;
   /** Undo actions of the run; cases add theirs. */
   cleanup: Cleanup;
   /** Progress notes for people (stderr). */

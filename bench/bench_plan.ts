@@ -20,6 +20,9 @@ export interface BenchPlan {
   payloadTrips: number;
   /** Inputs of the `.map` case. */
   mapInputs: number;
+  /** Caller processes of the many-callers case, and sequential calls each makes. */
+  manyCallers: number;
+  manyCallerCalls: number;
 }
 
 /**
@@ -45,5 +48,7 @@ export function benchPlan(quick: boolean): BenchPlan {
     payloadBytes: 64 * 1024 * 1024,
     payloadTrips: quick ? 2 : 6,
     mapInputs: quick ? 20_000 : 100_000,
+    manyCallers: quick ? 8 : 32,
+    manyCallerCalls: quick ? 200 : 500,
   };
 }
