@@ -42,5 +42,6 @@ export class AppLogs {
 
   close(): void {
     clearInterval(this.#pruner);
+    this.#records.flush();
   }
 }

@@ -6,14 +6,17 @@ import type { Database } from "./database.ts";
 /** Lines kept in all, across apps. */
 const keptLines = 200_000;
 
+/** How long appended lines gather before they go to the store together. */
+const gatherMs = 25;
+
 /**
- * Reads and writes app log lines. Writes are deferred to the store's next batch: the lines of one
- * batch as one deferred write, through one prepared statement.
+ * Reads and writes app log lines. Lines gather for a moment, then go to the store's next batch
+ * as one deferred write through one prepared statement: a commit per call would cost every call.
  */
 export class LogRecords {
   #database: Database;
-  /** Lines appended since the store last took a batch. */
   #pending: AppLogEntry[] = [];
+  #timer: ReturnType<typeof setTimeout> | undefined;
   #insert: StatementSync | undefined;
 
   constructor(database: Database) {
@@ -21,11 +24,19 @@ export class LogRecords {
   }
 
   append(entry: AppLogEntry): void {
-    if (this.#pending.push(entry) > 1) return;
+    this.#pending.push(entry);
+    this.#timer ??= setTimeout(() => this.flush(), gatherMs);
+  }
+
+  /** Hands the gathered lines to the store's next batch now. */
+  flush(): void {
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    if (this.#pending.length === 0) return;
     const entries = this.#pending;
+    this.#pending = [];
     // Run again, as a whole, if the store retries a failed batch.
     this.#database.defer(() => {
-      if (this.#pending === entries) this.#pending = [];
       this.#insert ??= this.#database.db.prepare(
         "INSERT INTO logs (time_ms, app_name, function, call_id, stream, text, server) VALUES (?, ?, ?, ?, ?, ?, ?)",
       );
@@ -45,6 +56,10 @@ export class LogRecords {
 
   /** The last `count` lines of an app, oldest first. */
   tail(appName: string, count: number): AppLogEntry[] {
+    if (this.#pending.length > 0) {
+      this.flush();
+      this.#database.commit();
+    }
     const rows = this.#database.db.prepare("SELECT * FROM logs WHERE app_name = ? ORDER BY id DESC LIMIT ?")
       .all(appName, count);
     return rows.reverse().map((row) => ({
