@@ -67,6 +67,8 @@ try {
 } catch (err) {
   crashed = err;
 }
+// Read before cleanup removes the log files.
+const lastServerLines = serverTail?.();
 for (const error of await cleanup.run()) {
   progress(`cleanup failed: ${error.message}`);
   crashed ??= error;
@@ -78,7 +80,7 @@ if (crashed) {
   let root = error;
   while (root.cause instanceof Error) root = root.cause;
   console.error(`bench crashed: ${error.message}\n${root.stack ?? ""}`);
-  if (serverTail) console.error(`our server's last lines:\n${serverTail()}`);
+  if (lastServerLines) console.error(`our server's last lines:\n${lastServerLines}`);
   Deno.exit(1);
 }
 
@@ -87,6 +89,9 @@ async function setUp(): Promise<BenchContext> {
   const plan = benchPlan(flags.quick);
   const dataDir = await Deno.makeTempDir({ prefix: "stupid-modal-bench-" });
   cleanup.defer(() => Deno.remove(dataDir, { recursive: true }));
+  // The servers' output goes to files here, as an operator's log files would take it.
+  const logDir = await Deno.makeTempDir({ prefix: "stupid-modal-bench-logs-" });
+  cleanup.defer(() => Deno.remove(logDir, { recursive: true }));
   cleanup.defer(async () => {
     const leftover = await killLeftoverExecutors(dataDir);
     if (leftover.length > 0) throw new Error(`executors ${leftover.join(", ")} outlived the server; killed them`);
@@ -94,8 +99,8 @@ async function setUp(): Promise<BenchContext> {
   const token = crypto.randomUUID();
   progress(`starting our server and the B1 echo server (${flags.quick ? "quick" : "full"} run)`);
   const [ours, echoServer] = await Promise.allSettled([
-    startOurServer(repoRoot, dataDir, token),
-    startEchoServer(repoRoot),
+    startOurServer(repoRoot, dataDir, token, `${logDir}/server.log`),
+    startEchoServer(repoRoot, `${logDir}/echo.log`),
   ]);
   for (const result of [ours, echoServer]) {
     if (result.status === "fulfilled") cleanup.defer(() => result.value.stop());

@@ -7,15 +7,21 @@ const serverPath = new URL("../server.ts", import.meta.url).pathname;
 const echoServerPath = new URL("./baseline_echo_server.ts", import.meta.url).pathname;
 
 /**
- * Starts `server.ts` on a free loopback port with its own data directory. The payload limit is
- * above 64 MiB so the big-payload case fits with its CBOR framing.
+ * Starts `server.ts` on a free loopback port with its own data directory, its output (a line per
+ * call) going to `outputFile`. The payload limit is above 64 MiB so the big-payload case fits with
+ * its CBOR framing.
  *
  * @example
  * ```ts
- * const server = await startOurServer(repoRoot, dataDir, token);
+ * const server = await startOurServer(repoRoot, dataDir, token, `${logDir}/server.log`);
  * ```
  */
-export function startOurServer(repoRoot: string, dataDir: string, token: string): Promise<ListeningProcess> {
+export function startOurServer(
+  repoRoot: string,
+  dataDir: string,
+  token: string,
+  outputFile: string,
+): Promise<ListeningProcess> {
   return startListening({
     args: [
       ...serverPermissions,
@@ -28,6 +34,7 @@ export function startOurServer(repoRoot: string, dataDir: string, token: string)
     ],
     cwd: repoRoot,
     env: { STUPID_MODAL_TOKEN: token },
+    outputFile,
   });
 }
 
@@ -36,13 +43,14 @@ export function startOurServer(repoRoot: string, dataDir: string, token: string)
  *
  * @example
  * ```ts
- * const echoServer = await startEchoServer(repoRoot);
+ * const echoServer = await startEchoServer(repoRoot, `${logDir}/echo.log`);
  * ```
  */
-export function startEchoServer(repoRoot: string): Promise<ListeningProcess> {
+export function startEchoServer(repoRoot: string, outputFile: string): Promise<ListeningProcess> {
   return startListening({
     args: ["--no-prompt", "--allow-read", "--allow-net", "--allow-env", "--allow-sys", echoServerPath],
     cwd: repoRoot,
+    outputFile,
   });
 }
 

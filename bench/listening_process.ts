@@ -1,8 +1,9 @@
 /**
  * A `deno run` child that prints "listening on HOST:PORT" once it serves (our server, the B1 echo
- * server): started, its output drained so it never blocks on a full pipe, and stopped for sure.
+ * server): started with its output going to a file, as an operator's log file would take it (so
+ * that no process of the benchmark, which is also the measured caller, reads a line per call),
+ * and stopped for sure.
  */
-import { forEachLine } from "../tests/helpers/process_lines.ts";
 
 /** A started child process that is listening. */
 export interface ListeningProcess {
@@ -21,46 +22,51 @@ export interface ListeningOptions {
   args: string[];
   cwd: string;
   env?: Record<string, string>;
+  /** Where its stdout and stderr go. */
+  outputFile: string;
   /** How long to wait for the "listening on" line. */
   startTimeoutMs?: number;
 }
 
 const maxTailLines = 40;
+/** How often the output file is looked at while waiting for the "listening on" line. */
+const pollMs = 10;
 
 /**
  * Spawns the process and resolves once it prints its "listening on" line; kills it if it does not.
  *
  * @example
  * ```ts
- * const echo = await startListening({ args: ["--allow-net", "--allow-env", "bench/baseline_echo_server.ts"], cwd: "." });
+ * const echo = await startListening({
+ *   args: ["--allow-net", "--allow-env", "bench/baseline_echo_server.ts"],
+ *   cwd: ".",
+ *   outputFile: "/tmp/echo.log",
+ * });
  * await echo.stop();
  * ```
  */
 export async function startListening(options: ListeningOptions): Promise<ListeningProcess> {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", ...options.args],
+  // The shell only redirects the output and then becomes the process itself (same pid).
+  const child = new Deno.Command("/bin/sh", {
+    args: ["-c", 'exec "$0" "$@" >"$BENCH_OUTPUT_FILE" 2>&1', Deno.execPath(), "run", ...options.args],
     cwd: options.cwd,
-    env: { NO_COLOR: "1", ...options.env },
+    env: { NO_COLOR: "1", ...options.env, BENCH_OUTPUT_FILE: options.outputFile },
     stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
+    stdout: "null",
+    stderr: "null",
   }).spawn();
-  const lines: string[] = [];
-  const listening = Promise.withResolvers<string>();
-  const onLine = (line: string) => {
-    // The server prints one line per call: keep only a tail, never the whole run.
-    lines.push(line);
-    if (lines.length > maxTailLines) lines.shift();
-    const match = /^listening on (\S+)/.exec(line);
-    if (match) listening.resolve(match[1]);
-  };
-  const drained = Promise.all([forEachLine(child.stdout, onLine), forEachLine(child.stderr, onLine)]).catch(() => {});
   let exited = false;
   const status = child.status.then((status) => {
     exited = true;
     return status;
   });
-  const tail = () => lines.join("\n");
+  const tail = () => {
+    try {
+      return Deno.readTextFileSync(options.outputFile).trimEnd().split("\n").slice(-maxTailLines).join("\n");
+    } catch {
+      return "(no output)";
+    }
+  };
   const stop = async (graceMs = 15_000) => {
     if (!exited) signal(child, "SIGTERM");
     let timer: ReturnType<typeof setTimeout> | undefined;
@@ -69,28 +75,24 @@ export async function startListening(options: ListeningOptions): Promise<Listeni
     clearTimeout(timer);
     if (!exited) signal(child, "SIGKILL");
     await status;
-    await drained;
   };
-  let timer: ReturnType<typeof setTimeout> | undefined;
+  const deadline = performance.now() + (options.startTimeoutMs ?? 60_000);
   try {
-    const address = await Promise.race([
-      listening.promise,
-      status.then((s) => {
-        throw new Error(`${options.args.join(" ")} exited with ${s.code} before listening:\n${tail()}`);
-      }),
-      new Promise<never>((_, fail) =>
-        timer = setTimeout(
-          () => fail(new Error(`${options.args.join(" ")} did not start listening:\n${tail()}`)),
-          options.startTimeoutMs ?? 60_000,
-        )
-      ),
-    ]);
-    return { address, pid: child.pid, tail, stop };
+    while (true) {
+      const text = await Deno.readTextFile(options.outputFile).catch(() => "");
+      const match = /^listening on (\S+)/m.exec(text);
+      if (match) return { address: match[1], pid: child.pid, tail, stop };
+      if (exited) {
+        throw new Error(`${options.args.join(" ")} exited with ${(await status).code} before listening:\n${tail()}`);
+      }
+      if (performance.now() > deadline) {
+        throw new Error(`${options.args.join(" ")} did not start listening:\n${tail()}`);
+      }
+      await new Promise((resolve) => setTimeout(resolve, pollMs));
+    }
   } catch (err) {
     await stop(2_000);
     throw err;
-  } finally {
-    clearTimeout(timer);
   }
 }
 
