@@ -23,8 +23,11 @@ import {
   type Scope,
   type SecretInfo,
   StupidModalClient,
+  StupidModalService,
   type TokenInfo,
 } from "./src/wire/proto.ts";
+import { encodeArgsParts, partsLength } from "./src/wire/cbor_parts.ts";
+import { encodeSessionRequest } from "./src/wire/session_request_codec.ts";
 import { assertTransferable } from "./src/wire/transferable.ts";
 import { type ConnectionOptions, type ConnectionSettings, connectionSettings } from "./src/sdk/connection_settings.ts";
 import { type LogHandler, Session } from "./src/sdk/session.ts";
@@ -92,11 +95,20 @@ export class Client {
     this.#stub = new StupidModalClient(target, credentials, {
       "grpc.max_receive_message_length": -1,
       "grpc.max_send_message_length": -1,
+      // Results of many MiB arrive without waiting for a window update every 64 KiB.
+      "grpc-node.flow_control_window": 16 * 1024 * 1024,
       ...targetOptions,
       ...tlsOptions,
     }) as grpc.Client & Record<string, CallableFunction>;
     this.#session = new Session(
-      () => this.#stub.Session(this.#metadata()),
+      // Written by hand: large arguments are copied once, straight into the message.
+      () =>
+        this.#stub.makeBidiStreamRequest(
+          StupidModalService.Session.path,
+          encodeSessionRequest,
+          StupidModalService.Session.responseDeserialize,
+          this.#metadata(),
+        ),
       (err) => this.#describe(err),
     );
   }
@@ -117,7 +129,7 @@ export class Client {
 
   /** Calls a function with arguments; resolves with its result. */
   async call(target: CallTarget, args: unknown[], signal?: AbortSignal): Promise<unknown> {
-    const encoded = this.#encodeArgs(args);
+    const encoded = this.#encodeCallArgs(args);
     const onLog: LogHandler = (line) =>
       this.#onLog({ function: target.functionName, stream: line.stream === 1 ? "stderr" : "stdout", text: line.text });
     const value = await this.#session.call(
@@ -141,7 +153,7 @@ export class Client {
    * cancels the call.
    */
   async *callStream(target: CallTarget, args: unknown[], signal?: AbortSignal): AsyncGenerator<unknown> {
-    const encoded = this.#encodeArgs(args);
+    const encoded = this.#encodeCallArgs(args);
     const onLog: LogHandler = (line) =>
       this.#onLog({ function: target.functionName, stream: line.stream === 1 ? "stderr" : "stdout", text: line.text });
     const items: { value: Uint8Array; ack: () => void }[] = [];
@@ -348,6 +360,20 @@ export class Client {
     if (check.present) return request.version;
     const response = await this.#unary<{ version: string }>("RegisterApp", request);
     return response.version;
+  }
+
+  /** Like #encodeArgs, as parts: a large byte array among the arguments is not copied here. */
+  #encodeCallArgs(args: unknown[]): Uint8Array[] {
+    assertTransferable(args, "arguments");
+    const parts = encodeArgsParts(args);
+    const bytes = partsLength(parts);
+    if (bytes > this.#maxPayloadBytes) {
+      throw new StupidModalError(
+        Code.RESOURCE_EXHAUSTED,
+        `arguments are ${bytes} bytes, over the server's limit of ${this.#maxPayloadBytes} bytes`,
+      );
+    }
+    return parts;
   }
 
   /** Checks and encodes arguments; refuses what cannot travel or is over the server's limit. */

@@ -38,19 +38,27 @@ export class FrameWriter {
     this.#sink = sink;
   }
 
-  /** Queues one frame; it is written at the end of this turn, or with the next write. */
-  frame(kind: FrameKind, id: number, payload: Uint8Array = empty): void {
+  /**
+   * Queues one frame; it is written at the end of this turn, or with the next write. A payload
+   * given as parts is written as their concatenation, each large part from where it lies.
+   */
+  frame(kind: FrameKind, id: number, payload: Uint8Array | Uint8Array[] = empty): void {
     if (this.#failed || this.#ending) return;
-    const inline = payload.byteLength <= inlinePayloadBytes;
-    this.#reserve(frameHeaderBytes + (inline ? payload.byteLength : 0));
-    writeFrameHeader(this.#view, this.#used, kind, id, payload.byteLength);
+    const parts = Array.isArray(payload) ? payload : [payload];
+    let payloadBytes = 0;
+    for (const part of parts) payloadBytes += part.byteLength;
+    this.#reserve(frameHeaderBytes + (payloadBytes <= inlinePayloadBytes ? payloadBytes : 0));
+    writeFrameHeader(this.#view, this.#used, kind, id, payloadBytes);
     this.#used += frameHeaderBytes;
-    if (inline) {
-      this.#buffer.set(payload, this.#used);
-      this.#used += payload.byteLength;
-    } else {
-      this.#parts.push(this.#buffer.subarray(this.#cut, this.#used), payload);
-      this.#cut = this.#used;
+    for (const part of parts) {
+      if (part.byteLength <= inlinePayloadBytes) {
+        this.#reserve(part.byteLength);
+        this.#buffer.set(part, this.#used);
+        this.#used += part.byteLength;
+      } else {
+        this.#parts.push(this.#buffer.subarray(this.#cut, this.#used), part);
+        this.#cut = this.#used;
+      }
     }
     if (!this.#writing) {
       this.#writing = true;

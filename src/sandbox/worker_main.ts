@@ -11,6 +11,7 @@ import { Code, StupidModalError } from "../wire/errors.ts";
 import { assertTransferable } from "../wire/transferable.ts";
 import { FrameKind, parseMethodPayload, readFrames } from "./executor_frames.ts";
 import { FrameWriter } from "./frame_writer.ts";
+import { encodeParts } from "../wire/cbor_parts.ts";
 import type { RemoteErrorInfo } from "../wire/proto.ts";
 import type { ExecutorInit, FailureReport } from "./executor_messages.ts";
 
@@ -23,7 +24,7 @@ const maxLogLineBytes = 64 * 1024;
 let writer: FrameWriter | undefined;
 
 /** Sends one frame to the server, with whatever else this turn sends. */
-function emit(kind: FrameKind, id: number, payload?: Uint8Array): void {
+function emit(kind: FrameKind, id: number, payload?: Uint8Array | Uint8Array[]): void {
   writer?.frame(kind, id, payload);
 }
 
@@ -34,7 +35,7 @@ const printed = new Map<number, number>();
  * Sends an item or outcome of a call, first telling how many lines the call has printed: they
  * travel another way, and the server waits for them before it acts on what follows.
  */
-function emitAfterLines(kind: FrameKind, id: number, payload: Uint8Array, last: boolean): void {
+function emitAfterLines(kind: FrameKind, id: number, payload: Uint8Array | Uint8Array[], last: boolean): void {
   const lines = printed.get(id);
   if (lines !== undefined) {
     const count = new Uint8Array(4);
@@ -203,7 +204,7 @@ async function streamItems(id: number, generator: AsyncGenerator<unknown> | Gene
       const step = await generator.next();
       if (step.done) return step.value;
       assertTransferable(step.value, "a yielded value");
-      emitAfterLines(FrameKind.Item, id, encodeValue(step.value), false);
+      emitAfterLines(FrameKind.Item, id, encodeParts(step.value), false);
       if (--credit.left <= 0) await new Promise<void>((resolve) => credit.more = resolve);
       if (credit.cancelled) {
         await generator.return(undefined);
@@ -287,11 +288,14 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
 function finish(id: number, result: unknown): void {
   try {
     assertTransferable(result, "the function's result");
-    const value = encodeValue(result);
-    if (value.byteLength > init!.maxPayloadBytes) {
+    // A large byte array goes out from where it lies, behind its CBOR header.
+    const value = encodeParts(result);
+    let bytes = 0;
+    for (const part of value) bytes += part.byteLength;
+    if (bytes > init!.maxPayloadBytes) {
       throw new StupidModalError(
         Code.RESOURCE_EXHAUSTED,
-        `the result is ${value.byteLength} bytes, over the server's limit of ${init!.maxPayloadBytes} bytes`,
+        `the result is ${bytes} bytes, over the server's limit of ${init!.maxPayloadBytes} bytes`,
       );
     }
     runningCalls.delete(id);

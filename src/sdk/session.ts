@@ -8,7 +8,8 @@
 import { setImmediate } from "node:timers";
 import type * as grpc from "@grpc/grpc-js";
 import { Code, StupidModalError } from "../wire/errors.ts";
-import type { CallMessage, LogLineMessage, OutputMessage, SessionRequest, SessionResponse } from "../wire/proto.ts";
+import type { LogLineMessage, OutputMessage, SessionResponse } from "../wire/proto.ts";
+import type { OutgoingCall, OutgoingRequest } from "../wire/session_request_codec.ts";
 import { failureToError } from "./failure.ts";
 
 /** Receives a remote function's printed lines while its call runs. */
@@ -29,7 +30,7 @@ interface Watched {
   onAbort: () => void;
 }
 
-type SessionStream = grpc.ClientDuplexStream<SessionRequest, SessionResponse>;
+type SessionStream = grpc.ClientDuplexStream<OutgoingRequest, SessionResponse>;
 
 /** One caller's multiplexed session. */
 export class Session {
@@ -37,7 +38,7 @@ export class Session {
   #describeError: (err: unknown) => StupidModalError;
   #stream: SessionStream | undefined;
   #pending = new Map<number, PendingCall>();
-  #outbox: SessionRequest = { calls: [], cancels: [], acks: [] };
+  #outbox: OutgoingRequest = { calls: [], cancels: [], acks: [] };
   #flushQueued = false;
   #closeQueued = false;
   /** One listener per abort signal, however many calls it cancels (a map gives all its calls one). */
@@ -52,7 +53,7 @@ export class Session {
 
   /** Sends one call; resolves with its CBOR result, rejects with its failure. */
   call(
-    call: Omit<CallMessage, "call_id">,
+    call: Omit<OutgoingCall, "call_id">,
     onLog: LogHandler,
     signal?: AbortSignal,
     onItem?: (value: Uint8Array, ack: () => void) => void,
