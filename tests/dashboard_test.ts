@@ -83,7 +83,7 @@ Deno.test("the dashboard, live in a browser", async (t) => {
 
     browser = await launchChromium();
     const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
-    context.setDefaultTimeout(10_000);
+    context.setDefaultTimeout(30_000); // generous for a loaded CI machine; each wait ends as soon as its condition holds
     const requested: string[] = [];
     context.on("request", (request) => requested.push(request.url()));
     const page = await context.newPage();
@@ -209,7 +209,7 @@ Deno.test("the dashboard, live in a browser", async (t) => {
     });
 
     await t.step("the idle executor scales down and leaves the page", async () => {
-      await executors.locator("tr[data-pid]").waitFor({ state: "detached", timeout: 15_000 });
+      await executors.locator("tr[data-pid]").waitFor({ state: "detached", timeout: 45_000 });
       await executors.getByText("No executors are running").waitFor();
       await shot("executors-scaled-down", executors);
     });
