@@ -17,6 +17,11 @@ export interface RetryingCall extends PoolCall {
 export function withRetries(spec: FunctionSpec, attempt: () => PoolCall): RetryingCall {
   // A generator's items already reached the caller: it is never run again.
   const maxRetries = spec.is_generator ? 0 : spec.max_retries ?? 0;
+  if (maxRetries === 0) {
+    // One attempt: its own outcome, without a loop around it.
+    const only = safely(attempt);
+    return { outcome: only.outcome, attempts: () => 1, credit: only.credit, cancel: only.cancel };
+  }
   let delay = spec.retry_initial_delay_ms ?? 0;
   let attempts = 1;
   let current = safely(attempt);

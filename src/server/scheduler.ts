@@ -54,6 +54,9 @@ const invocationKinds: Partial<Record<CallTrigger, InvocationKind>> = {
   schedule: "schedule",
 };
 
+/** The parameters of a call that is not a class's. */
+const noParams = new Uint8Array();
+
 /** Server-wide execution settings. */
 export interface SchedulerSettings {
   grants: Grants;
@@ -121,7 +124,7 @@ export class Scheduler {
     if (!spec.is_class && classCall?.method) {
       throw new StupidModalError(Code.INVALID_ARGUMENT, `"${functionName}" is a function, not a class with methods`);
     }
-    const params = classCall?.params ?? new Uint8Array();
+    const params = classCall?.params ?? noParams;
     // Each set of parameters gets executors of its own: parameters no executor could decode are
     // refused here, not by a process started for them.
     if (params.byteLength > 0 && !Array.isArray(decodeValue(params, "the class's parameters"))) {
@@ -193,7 +196,7 @@ export class Scheduler {
       release?.();
       return shown;
     });
-    return { ...call, outcome, cancel: () => call.cancel(), credit: (count) => call.credit(count) };
+    return { outcome, cancel: call.cancel, credit: call.credit };
   }
 
   /**
