@@ -79,6 +79,8 @@ export class ExecutorPool implements Evictable {
   #ready: ExecutorProcess<QueuedInput>[] = [];
   #live = new Set<ExecutorProcess<QueuedInput>>();
   #idleTimers = new Map<ExecutorProcess<QueuedInput>, ReturnType<typeof setTimeout>>();
+  /** When each idle executor last went idle (performance.now()). */
+  #idleSince = new Map<ExecutorProcess<QueuedInput>, number>();
   #starting = 0;
   #closed = false;
   /** Inputs wait because the server-wide ceilings left no room (not this pool's own cap). */
@@ -267,11 +269,7 @@ export class ExecutorPool implements Evictable {
   }
 
   #run(executor: ExecutorProcess<QueuedInput>, input: QueuedInput): void {
-    const idle = this.#idleTimers.get(executor);
-    if (idle !== undefined) {
-      clearTimeout(idle);
-      this.#idleTimers.delete(executor);
-    }
+    // Its scale-down timer, if any, finds it busy (or idle again since) when it fires.
     input.executor = executor;
     executor.run(input);
   }
@@ -341,18 +339,30 @@ export class ExecutorPool implements Evictable {
     }
   }
 
-  /** Stops an idle executor after the scale-down window, unless the pool is at its minimum. */
+  /**
+   * Stops an idle executor after the scale-down window, unless the pool is at its minimum. One
+   * timer per executor, moved on when it finds the executor idle for less than the window, rather
+   * than one per call.
+   */
   #armScaledown(executor: ExecutorProcess<QueuedInput>): void {
-    clearTimeout(this.#idleTimers.get(executor));
+    this.#idleSince.set(executor, performance.now());
+    if (!this.#idleTimers.has(executor)) this.#scaledownIn(executor, this.#settings.scaledownMs);
+  }
+
+  #scaledownIn(executor: ExecutorProcess<QueuedInput>, ms: number): void {
     this.#idleTimers.set(
       executor,
       setTimeout(() => {
         this.#idleTimers.delete(executor);
         if (!this.#ready.includes(executor) || executor.load > 0) return;
+        const idleMs = performance.now() - (this.#idleSince.get(executor) ?? 0);
+        if (idleMs < this.#settings.scaledownMs) {
+          return this.#scaledownIn(executor, this.#settings.scaledownMs - idleMs);
+        }
         if (this.#usableCount() <= this.#settings.minExecutors) return;
         this.#retire(executor);
         executor.stop();
-      }, this.#settings.scaledownMs),
+      }, ms),
     );
   }
 
@@ -369,6 +379,7 @@ export class ExecutorPool implements Evictable {
     if (index >= 0) this.#ready.splice(index, 1);
     clearTimeout(this.#idleTimers.get(executor));
     this.#idleTimers.delete(executor);
+    this.#idleSince.delete(executor);
   }
 
   #forget(executor: ExecutorProcess<QueuedInput>): void {

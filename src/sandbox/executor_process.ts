@@ -341,14 +341,12 @@ export class ExecutorProcess<T extends ExecutorInput = ExecutorInput> {
       }
       case FrameKind.Item:
         return this.#inOrder(id, () => this.#sent.get(id)?.input.onItem?.(payload));
-      case FrameKind.Done:
-        return this.#inOrder(id, () => {
-          // The worker checks the size too; this holds even if the function forged the frame.
-          const limit = this.#maxPayloadBytes;
-          if (payload.byteLength <= limit) return this.#finish(id, { value: payload });
-          const message = `the result is ${payload.byteLength} bytes, over the server's limit of ${limit} bytes`;
-          this.#finish(id, failed(Code.RESOURCE_EXHAUSTED, message));
-        });
+      case FrameKind.Done: {
+        // Usually nothing was printed, and nothing waits for lines.
+        const sent = this.#sent.get(id);
+        if (!sent || sent.printed >= sent.mark) return this.#done(id, payload);
+        return this.#inOrder(id, () => this.#done(id, payload));
+      }
       case FrameKind.Failed: {
         if (!this.#sent.has(id)) return;
         const { failure, recycle } = readFailureReport(payload);
@@ -360,6 +358,14 @@ export class ExecutorProcess<T extends ExecutorInput = ExecutorInput> {
       default:
         this.kill(failed(Code.INTERNAL, `the executor sent an unknown frame kind ${kind}; it was replaced`));
     }
+  }
+
+  #done(id: number, payload: Uint8Array): void {
+    // The worker checks the size too; this holds even if the function forged the frame.
+    const limit = this.#maxPayloadBytes;
+    if (payload.byteLength <= limit) return this.#finish(id, { value: payload });
+    const message = `the result is ${payload.byteLength} bytes, over the server's limit of ${limit} bytes`;
+    this.#finish(id, failed(Code.RESOURCE_EXHAUSTED, message));
   }
 
   /** Acts on an item or outcome now, or once the lines the call printed before it have arrived. */
