@@ -30,6 +30,8 @@ export class App {
   #options: ClientOptions;
   #client: Promise<Client> | undefined;
   #version: Promise<string> | undefined;
+  /** Both, once known: calls then go straight to the client (until close() starts over). */
+  #known: { client: Client; version: string } | undefined;
 
   /** `options` sets the server, token and log handler; by default from STUPID_MODAL_* variables. */
   constructor(name: string, options: ClientOptions = {}) {
@@ -102,6 +104,7 @@ export class App {
     const client = this.#client;
     this.#client = undefined;
     this.#version = undefined;
+    this.#known = undefined;
     if (client) (await client).close();
   }
 
@@ -118,7 +121,7 @@ export class App {
   /** How this app's functions reach the server: its connection and its registered version. */
   #backend: RemoteBackend = {
     call: async (functionName, args, signal, classCall) => {
-      const { client, version } = await this.#registered();
+      const { client, version } = this.#known ?? await this.#registered();
       return await client.call({ version, functionName, ...classCall }, args, signal);
     },
     stream: (functionName, args) => {
@@ -140,12 +143,15 @@ export class App {
 
   /** The connection, with this app's code registered on the server (once per process). */
   async #registered(): Promise<{ client: Client; version: string }> {
-    const client = await this.#connect();
+    const connecting = this.#connect();
+    const client = await connecting;
     this.#version ??= bundleApp(this.name, appFunctions(this.name)).then((bundle) => client.registerApp(bundle));
-    const version = await this.#version.catch((err) => {
+    const registering = this.#version;
+    const version = await registering.catch((err) => {
       this.#version = undefined;
       throw err;
     });
+    if (this.#client === connecting && this.#version === registering) this.#known = { client, version };
     return { client, version };
   }
 

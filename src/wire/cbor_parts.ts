@@ -33,6 +33,10 @@ export function encodeParts(value: unknown): Uint8Array[] {
  * ```
  */
 export function encodeArgsParts(args: unknown[]): Uint8Array[] {
+  // The usual case, small arguments only, costs one pass and no allocation.
+  let anyLarge = false;
+  for (const arg of args) if (isLarge(arg)) anyLarge = true;
+  if (!anyLarge) return [encodeValue(args)];
   const large = args.filter(isLarge);
   // An array given twice is encoded as a reference the second time: not by parts then.
   if (

@@ -26,6 +26,22 @@ export interface OutgoingRequest {
 // Wire types: 0 varint, 2 length-delimited.
 const lengthDelimited = 2;
 
+/** UTF-8 of the few names calls repeat (versions, apps, functions, methods), encoded once. */
+const names = new Map<string, Uint8Array>();
+const maxNames = 256;
+const empty = new Uint8Array();
+
+function utf8(name: string): Uint8Array {
+  if (name === "") return empty;
+  let bytes = names.get(name);
+  if (!bytes) {
+    if (names.size >= maxNames) names.clear();
+    bytes = Buffer.from(name, "utf8");
+    names.set(name, bytes);
+  }
+  return bytes;
+}
+
 /**
  * Encodes a SessionRequest (`Call`: call_id 1, version 2, app_name 3, function 4, args 5, method 6,
  * params 7; `Cancel`: call_id 1; `Ack`: call_id 1, count 2), default values left out.
@@ -46,9 +62,9 @@ export function encodeSessionRequest(request: OutgoingRequest): Buffer {
   for (const call of calls) {
     at = writeTag(out, at, 1, lengthDelimited, call.size);
     at = writeVarintField(out, at, 1, call.call.call_id);
-    at = writeString(out, at, 2, call.call.version, call.versionBytes);
-    at = writeString(out, at, 3, call.call.app_name, call.appNameBytes);
-    at = writeString(out, at, 4, call.call.function, call.functionBytes);
+    at = writeBytes(out, at, 2, call.version);
+    at = writeBytes(out, at, 3, call.appName);
+    at = writeBytes(out, at, 4, call.functionName);
     if (call.argsBytes > 0) {
       at = writeTag(out, at, 5, lengthDelimited, call.argsBytes);
       for (const part of call.call.args) {
@@ -56,7 +72,7 @@ export function encodeSessionRequest(request: OutgoingRequest): Buffer {
         at += part.byteLength;
       }
     }
-    at = writeString(out, at, 6, call.call.method ?? "", call.methodBytes);
+    at = writeBytes(out, at, 6, call.method);
     const params = call.call.params;
     if (params && params.byteLength > 0) {
       at = writeTag(out, at, 7, lengthDelimited, params.byteLength);
@@ -79,25 +95,25 @@ export function encodeSessionRequest(request: OutgoingRequest): Buffer {
 interface MeasuredCall {
   call: OutgoingCall;
   size: number;
-  versionBytes: number;
-  appNameBytes: number;
-  functionBytes: number;
-  methodBytes: number;
+  version: Uint8Array;
+  appName: Uint8Array;
+  functionName: Uint8Array;
+  method: Uint8Array;
   argsBytes: number;
 }
 
 function measureCall(call: OutgoingCall): MeasuredCall {
-  const versionBytes = Buffer.byteLength(call.version);
-  const appNameBytes = Buffer.byteLength(call.app_name);
-  const functionBytes = Buffer.byteLength(call.function);
-  const methodBytes = call.method ? Buffer.byteLength(call.method) : 0;
+  const version = utf8(call.version);
+  const appName = utf8(call.app_name);
+  const functionName = utf8(call.function);
+  const method = utf8(call.method ?? "");
   let argsBytes = 0;
   for (const part of call.args) argsBytes += part.byteLength;
   const paramsBytes = call.params?.byteLength ?? 0;
-  const size = varintField(1, call.call_id) + stringField(2, versionBytes) + stringField(3, appNameBytes) +
-    stringField(4, functionBytes) + stringField(5, argsBytes) + stringField(6, methodBytes) +
-    stringField(7, paramsBytes);
-  return { call, size, versionBytes, appNameBytes, functionBytes, methodBytes, argsBytes };
+  const size = varintField(1, call.call_id) + stringField(2, version.byteLength) +
+    stringField(3, appName.byteLength) + stringField(4, functionName.byteLength) + stringField(5, argsBytes) +
+    stringField(6, method.byteLength) + stringField(7, paramsBytes);
+  return { call, size, version, appName, functionName, method, argsBytes };
 }
 
 /** Bytes of a length-delimited field with `length` bytes of content; none when empty. */
@@ -143,8 +159,9 @@ function writeVarintField(out: Buffer, at: number, field: number, value: number)
   return writeVarint(out, at, value);
 }
 
-function writeString(out: Buffer, at: number, field: number, value: string, bytes: number): number {
-  if (bytes === 0) return at;
-  at = writeTag(out, at, field, lengthDelimited, bytes);
-  return at + out.write(value, at, "utf8");
+function writeBytes(out: Buffer, at: number, field: number, bytes: Uint8Array): number {
+  if (bytes.byteLength === 0) return at;
+  at = writeTag(out, at, field, lengthDelimited, bytes.byteLength);
+  out.set(bytes, at);
+  return at + bytes.byteLength;
 }
