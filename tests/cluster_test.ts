@@ -313,12 +313,13 @@ Deno.test("an input whose node stops answering on its last delivery goes to the 
     await deployThrough(a);
     const slow = await through<(x: number, ms: number) => number>([a], "slow");
     try {
-      const call = await slow.spawn(1, 5_000);
-      // Node a took the input once its executor for slow is up; then it freezes.
+      const call = await slow.spawn(1, 60_000);
+      // Node a took the input once its executor for slow is up; it keeps the input alive with
+      // working() while node b starts, so b is there to hear that a's only delivery ran out.
       await eventually("node a runs the input", async () => (await executorsOf(a.dataDir)).length > 0);
-      a.process.kill("SIGSTOP");
       b = await startTestServer(flags("dl-b", "127.0.0.3"), { token });
-      const outcome = await FunctionCall.fromId(call.id, { server: b.address, token }).get({ timeoutMs: 20_000 }).then(
+      a.process.kill("SIGSTOP");
+      const outcome = await FunctionCall.fromId(call.id, { server: b.address, token }).get({ timeoutMs: 30_000 }).then(
         (value) => `value ${value}`,
         (err: StupidModalError) => `${Code[err.code]}: ${err.message}`,
       );

@@ -12,7 +12,12 @@ import { inputStream, subjects } from "./cluster_layout.ts";
 import { decodeBatch } from "./input_batch.ts";
 import type { OutputTable } from "./output_table.ts";
 
-/** One node's share of handling dead letters (a queue group: one node handles each). */
+/**
+ * One node's share of handling dead letters. Every node hears each advisory (a queue group would
+ * hand it to one member, which may be the frozen node itself, and the advisory would be lost): the
+ * first to act buries the input; the others find it gone, and the dead-letter publish carries a
+ * message id, so JetStream keeps one copy.
+ */
 export class DeadLetters {
   #connection: ClusterConnection;
   #outputs: OutputTable;
@@ -26,7 +31,7 @@ export class DeadLetters {
   }
 
   start(): Promise<void> {
-    const subscription = this.#connection.nc.subscribe(subjects.maxDeliveries, { queue: "sm-dead-letters" });
+    const subscription = this.#connection.nc.subscribe(subjects.maxDeliveries);
     this.#subscription = subscription;
     (async () => {
       for await (const message of subscription) {
@@ -45,11 +50,12 @@ export class DeadLetters {
 
   async #bury(sequence: number, deliveries: number): Promise<void> {
     const { jsm, js } = this.#connection;
-    const stored = await jsm.streams.getMessage(inputStream, { seq: sequence });
+    // Another node may have buried it already.
+    const stored = await jsm.streams.getMessage(inputStream, { seq: sequence }).catch(() => null);
     if (!stored) return;
     const batch = decodeBatch(stored.data);
     const deadSubject = subjects.dead(stored.subject);
-    await js.publish(deadSubject, stored.data);
+    await js.publish(deadSubject, stored.data, { msgID: `dead-${sequence}` });
     const reason = failed(
       Code.ABORTED,
       `the input was delivered ${deliveries} times and each node that took it stopped before finishing it ` +
@@ -57,7 +63,7 @@ export class DeadLetters {
     );
     let failedInputs = 0;
     for (const input of batch.inputs) if (await this.#outputs.write(input.key, reason)) failedInputs++;
-    await jsm.streams.deleteMessage(inputStream, sequence);
+    if (!await jsm.streams.deleteMessage(inputStream, sequence).catch(() => false)) return;
     this.#log(
       `cluster: ${batch.app}.${batch.functionName}: ${failedInputs} input(s) given up on after ${deliveries} ` +
         `deliveries, moved to ${deadSubject}`,
