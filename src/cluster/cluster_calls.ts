@@ -8,7 +8,13 @@ import { KvWatchInclude } from "@nats-io/kv";
 import { Code, StupidModalError } from "../wire/errors.ts";
 import type { CallInfo, OutputMessage } from "../wire/proto.ts";
 import { type CallOutcome, failed } from "../sandbox/call_outcome.ts";
-import { SpawnedCall, SpawnedCalls, type StartInput, type StoreWrites } from "../server/spawned_calls.ts";
+import {
+  newCallRow,
+  SpawnedCall,
+  SpawnedCalls,
+  type StartInput,
+  type StoreWrites,
+} from "../server/spawned_calls.ts";
 import type { CallRecords, CallRow } from "../store/call_records.ts";
 import type { ClusterConnection } from "./nats_connection.ts";
 import type { ClusterScheduler } from "./cluster_scheduler.ts";
@@ -76,18 +82,7 @@ export function clusterCallsClass(
       trigger: "spawn" | "map" | "schedule",
       caller: string,
     ): SpawnedCall {
-      const row: ClusterCallRow = {
-        id: `${trigger === "map" ? "fm" : "fc"}-${crypto.randomUUID()}`,
-        appName: target.appName,
-        version: target.version,
-        function: target.function,
-        trigger,
-        caller,
-        createdAt: Date.now(),
-        inputsClosed: false,
-        origin: node,
-        inputs: 0,
-      };
+      const row: ClusterCallRow = { ...newCallRow(target, trigger, caller), origin: node, inputs: 0 };
       const call = new ClusterCall(row, this.#records, this.#start, parts, true);
       call.save();
       this.#held.set(row.id, call);

@@ -145,6 +145,24 @@ export class SpawnedCall {
   }
 }
 
+/** The record of a call just made; its id says whether it is a batch ("fm-") or a single call ("fc-"). */
+export function newCallRow(
+  target: { appName: string; version: string; function: string },
+  trigger: "spawn" | "map" | "schedule",
+  caller: string,
+): CallRow {
+  return {
+    id: `${trigger === "map" ? "fm" : "fc"}-${crypto.randomUUID()}`,
+    appName: target.appName,
+    version: target.version,
+    function: target.function,
+    trigger,
+    caller,
+    createdAt: Date.now(),
+    inputsClosed: false,
+  };
+}
+
 /** Every spawned call: those running in memory, the finished ones in the store. */
 export class SpawnedCalls {
   #calls = new Map<string, SpawnedCall>();
@@ -179,16 +197,7 @@ export class SpawnedCalls {
     trigger: "spawn" | "map" | "schedule",
     caller: string,
   ): SpawnedCall {
-    const row: CallRow = {
-      id: `${trigger === "map" ? "fm" : "fc"}-${crypto.randomUUID()}`,
-      appName: target.appName,
-      version: target.version,
-      function: target.function,
-      trigger,
-      caller,
-      createdAt: Date.now(),
-      inputsClosed: false,
-    };
+    const row = newCallRow(target, trigger, caller);
     this.#records.create(row);
     return this.#hold(row);
   }
