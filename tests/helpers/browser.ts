@@ -3,6 +3,7 @@
  * root), started with the flags the machine notes give, in a fresh profile.
  */
 import fs from "node:fs";
+import { ensureDebianPackage } from "./debian_package.ts";
 import type { Browser } from "playwright-core";
 
 const chromiumPath = "/usr/bin/chromium";
@@ -56,20 +57,5 @@ function loadPlaywright(): Promise<typeof import("playwright-core")> {
 }
 
 async function ensureChromium(): Promise<void> {
-  if (await exists(chromiumPath)) return;
-  if (Deno.uid() === 0 && await exists("/usr/bin/apt-get")) {
-    for (const args of [["update", "-qq"], ["install", "-y", "-qq", "chromium"]]) {
-      const { success, stderr } = await new Deno.Command("apt-get", { args, stdout: "null", stderr: "piped" })
-        .output();
-      if (!success) throw new Error(`apt-get ${args.join(" ")} failed: ${new TextDecoder().decode(stderr)}`);
-    }
-    if (await exists(chromiumPath)) return;
-  }
-  throw new Error(
-    `${chromiumPath} is missing and this process cannot install it: run apt-get install -y chromium (.ci/run does)`,
-  );
-}
-
-async function exists(path: string): Promise<boolean> {
-  return await Deno.stat(path).then(() => true, () => false);
+  await ensureDebianPackage(chromiumPath, "chromium");
 }

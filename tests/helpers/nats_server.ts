@@ -2,6 +2,7 @@
  * Starts Debian's `nats-server` with JetStream on a free loopback port and its own storage folder,
  * for the cluster tests and benchmark; `stop()` ends it and removes the folder.
  */
+import { ensureDebianPackage } from "./debian_package.ts";
 import { forEachLine } from "./process_lines.ts";
 
 /** A running nats-server. */
@@ -15,6 +16,7 @@ export interface TestNats {
 
 /** Starts nats-server -js on 127.0.0.1 and a free port; throws with its output if it will not start. */
 export async function startNats(): Promise<TestNats> {
+  await ensureDebianPackage("/usr/sbin/nats-server", "nats-server");
   const storeDir = await Deno.makeTempDir({ prefix: "stupid-modal-nats-" });
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const port = (listener.addr as Deno.NetAddr).port;
