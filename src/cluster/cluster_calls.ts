@@ -8,13 +8,7 @@ import { KvWatchInclude } from "@nats-io/kv";
 import { Code, StupidModalError } from "../wire/errors.ts";
 import type { CallInfo, OutputMessage } from "../wire/proto.ts";
 import { type CallOutcome, failed } from "../sandbox/call_outcome.ts";
-import {
-  newCallRow,
-  SpawnedCall,
-  SpawnedCalls,
-  type StartInput,
-  type StoreWrites,
-} from "../server/spawned_calls.ts";
+import { newCallRow, SpawnedCall, SpawnedCalls, type StartInput, type StoreWrites } from "../server/spawned_calls.ts";
 import type { CallRecords, CallRow } from "../store/call_records.ts";
 import type { ClusterConnection } from "./nats_connection.ts";
 import type { ClusterScheduler } from "./cluster_scheduler.ts";
