@@ -381,6 +381,10 @@ export class ExecutorProcess<T extends ExecutorInput = ExecutorInput> {
   }
 
   #start(sent: Sent<T>): void {
+    // The process is being killed for another input (cancelled, or past its deadline) whose result
+    // came in after: the worker may have begun this one, but it is cut off before anything of it
+    // was heard, so it goes back to the pool as never started rather than failing as a bystander.
+    if (this.#killReason !== undefined) return;
     sent.started = true;
     this.#active++;
     sent.deadline = performance.now() + sent.input.timeoutMs;
