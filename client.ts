@@ -80,7 +80,7 @@ export interface CallTarget {
  */
 export class Client {
   readonly settings: ConnectionSettings;
-  #stub: grpc.Client & Record<string, CallableFunction>;
+  #rpc: grpc.Client & Record<string, CallableFunction>;
   #session: Session;
   #onLog: (line: RemoteLogLine) => void;
   #registered = new Map<string, Promise<string>>();
@@ -92,7 +92,7 @@ export class Client {
     // Several addresses (a cluster's nodes): one channel, calls round-robin over them.
     const { target, hosts, options: targetOptions } = channelTarget(this.settings.server);
     const { credentials, options: tlsOptions } = channelCredentials(this.settings, hosts);
-    this.#stub = new StupidModalClient(target, credentials, {
+    this.#rpc = new StupidModalClient(target, credentials, {
       "grpc.max_receive_message_length": -1,
       "grpc.max_send_message_length": -1,
       // Results of many MiB arrive without waiting for a window update every 64 KiB.
@@ -103,7 +103,7 @@ export class Client {
     this.#session = new Session(
       // Written by hand: large arguments are copied once, straight into the message.
       () =>
-        this.#stub.makeBidiStreamRequest(
+        this.#rpc.makeBidiStreamRequest(
           StupidModalService.Session.path,
           encodeSessionRequest,
           StupidModalService.Session.responseDeserialize,
@@ -209,7 +209,7 @@ export class Client {
   /** Queues one call per argument list as one batch; resolves with the batch's id. */
   spawnMap(target: CallTarget, inputs: AsyncIterable<unknown[]>): Promise<string> {
     return new Promise((resolve, reject) => {
-      const stream = this.#stub.SpawnMap(this.#metadata(), (err: unknown, response: { call_id: string }) => {
+      const stream = this.#rpc.SpawnMap(this.#metadata(), (err: unknown, response: { call_id: string }) => {
         if (err) reject(this.#describe(err));
         else resolve(response.call_id);
       });
@@ -277,7 +277,7 @@ export class Client {
     request: Partial<AppLogsRequest> & { app_name: string },
     signal?: AbortSignal,
   ): AsyncGenerator<AppLogEntry> {
-    const stream = this.#stub.AppLogs(
+    const stream = this.#rpc.AppLogs(
       { tail: 0, follow: false, ...request },
       this.#metadata(),
     ) as grpc.ClientReadableStream<
@@ -348,7 +348,7 @@ export class Client {
   /** Closes the session and the channel; outstanding calls fail with CANCELLED. */
   close(): void {
     this.#session.close();
-    this.#stub.close();
+    this.#rpc.close();
   }
 
   async #register(request: RegisterAppRequest): Promise<string> {
@@ -391,7 +391,7 @@ export class Client {
 
   #unary<T>(method: string, request: unknown): Promise<T> {
     return new Promise((resolve, reject) => {
-      this.#stub[method](request, this.#metadata(), (err: unknown, response: T) => {
+      this.#rpc[method](request, this.#metadata(), (err: unknown, response: T) => {
         if (err) reject(this.#describe(err));
         else resolve(response);
       });

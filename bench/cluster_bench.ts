@@ -10,6 +10,7 @@
  */
 import { parseArgs } from "node:util";
 import { lookup } from "../mod.ts";
+import { deployFixture } from "../tests/helpers/deploy.ts";
 import { startNats, type TestNats } from "../tests/helpers/nats_server.ts";
 import { startTestServer, type TestServer } from "../tests/helpers/test_server.ts";
 
@@ -20,27 +21,7 @@ const { values } = parseArgs({
 const inputs = Number(values.inputs);
 const ackWaitMs = Number(values["ack-wait-ms"]);
 const token = `bench-${crypto.randomUUID()}`;
-const repoRoot = new URL("../", import.meta.url).pathname;
 const range = (n: number) => Array.from({ length: n }, (_, i) => i);
-
-async function deploy(node: TestServer): Promise<void> {
-  const output = await new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--no-prompt",
-      "--allow-net",
-      "--allow-read",
-      "--allow-env",
-      "tests/fixtures/deploy_app.ts",
-      "tests/fixtures/cluster_app.ts",
-    ],
-    cwd: repoRoot,
-    env: { STUPID_MODAL_SERVER: node.address, STUPID_MODAL_TOKEN: token, NO_COLOR: "1" },
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  if (!output.success) throw new Error(new TextDecoder().decode(output.stderr));
-}
 
 function node(host: string, nats?: TestNats, name?: string): Promise<TestServer> {
   const flags = [`--host=${host}`, "--web-port=off"];
@@ -75,7 +56,7 @@ const report = (line: string) => {
 {
   const single = await node("127.0.0.2");
   try {
-    await deploy(single);
+    await deployFixture(single, "tests/fixtures/cluster_app.ts");
     report(`one node without NATS: ${(await mapRate([single], inputs)).toFixed(0)} inputs/s over ${inputs}`);
   } finally {
     await single.stop();
@@ -87,7 +68,7 @@ const report = (line: string) => {
   const first = await node("127.0.0.2", nats, "bench-a");
   const others: TestServer[] = [];
   try {
-    await deploy(first);
+    await deployFixture(first, "tests/fixtures/cluster_app.ts");
     report(`one node with NATS: ${(await mapRate([first], inputs)).toFixed(0)} inputs/s over ${inputs}`);
     others.push(await node("127.0.0.3", nats, "bench-b"), await node("127.0.0.4", nats, "bench-c"));
     const all = [first, ...others];

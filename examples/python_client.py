@@ -23,7 +23,7 @@ import cbor2
 import grpc
 
 # The protobuf messages are encoded by hand (with grpc's generic unary_unary), not generated from the
-# proto at run time: Debian 12's python3-grpc-tools 1.14 does generate working stubs here, but it would
+# proto at run time: Debian 12's python3-grpc-tools 1.14 does generate working client code here, but it would
 # be a third package, it writes files at every run, and its 2018 protoc emits code that protobuf
 # runtimes from 4.x on refuse ("Descriptors cannot be created directly"). Invoke reads and writes a
 # dozen fields of four messages; their numbers, copied from protos/stupid_modal.proto next to each use,

@@ -6,6 +6,7 @@
 import { deepStrictEqual, equal, ok } from "node:assert/strict";
 import { Client } from "../client.ts";
 import { Code, FunctionCall, lookup, type StupidModalError } from "../mod.ts";
+import { deployFixture } from "./helpers/deploy.ts";
 import { startNats, type TestNats } from "./helpers/nats_server.ts";
 import { executorsOf, startTestServer, type TestServer } from "./helpers/test_server.ts";
 
@@ -60,25 +61,6 @@ async function eventually(what: string, condition: () => Promise<boolean>): Prom
 }
 
 /** Deploys the fixture app through `node`, from a separate process, as a user would. */
-async function deployThrough(node: TestServer, module = "tests/fixtures/cluster_app.ts"): Promise<void> {
-  const output = await new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--no-prompt",
-      `--allow-net=${node.address.split(":")[0]}`,
-      "--allow-read",
-      "--allow-env",
-      "tests/fixtures/deploy_app.ts",
-      module,
-    ],
-    cwd: new URL("../", import.meta.url).pathname,
-    env: { STUPID_MODAL_SERVER: node.address, STUPID_MODAL_TOKEN: token, NO_COLOR: "1" },
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  if (!output.success) throw new Error(`deploying failed: ${new TextDecoder().decode(output.stderr)}`);
-}
-
 /** A handle on a deployed function through `servers` (one node, or several comma-separated). */
 function through<F extends (...args: never[]) => unknown>(
   servers: TestServer[],
@@ -101,7 +83,7 @@ Deno.test("a cluster of three nodes on NATS JetStream", async (t) => {
     nodes.push(a, b, c);
 
     await t.step("deploy through one node, call through another", async () => {
-      await deployThrough(a);
+      await deployFixture(a, "tests/fixtures/cluster_app.ts");
       // Other nodes follow a deploy within milliseconds: wait for that, not for a while.
       await Promise.all([b, c].map((node) => node.waitForLine(/following the deploy of cluster-fixture/)));
       const square = await through<(x: number) => number>([b], "square");
@@ -239,7 +221,7 @@ Deno.test("a cluster of three nodes on NATS JetStream", async (t) => {
         const value = `v-${crypto.randomUUID()}`;
         await admin.setSecret("cluster-secret", { CLUSTER_SECRET: value });
         await b.waitForLine(/following secret cluster-secret/);
-        await deployThrough(b, "tests/fixtures/cluster_secret_app.ts");
+        await deployFixture(b, "tests/fixtures/cluster_secret_app.ts");
         const reversed = await through<() => string>([a, b], "reversedSecret", "cluster-secret-fixture");
         const expected = [...value].reverse().join("");
         try {
@@ -310,7 +292,7 @@ Deno.test("an input whose node stops answering on its last delivery goes to the 
   const a = await startTestServer(flags("dl-a", "127.0.0.2"), { token });
   let b: TestServer | undefined;
   try {
-    await deployThrough(a);
+    await deployFixture(a, "tests/fixtures/cluster_app.ts");
     const slow = await through<(x: number, ms: number) => number>([a], "slow");
     try {
       const call = await slow.spawn(1, 60_000);

@@ -12,20 +12,14 @@ import { Code, FunctionCall, type StupidModalError } from "../mod.ts";
 import { executorsOf, startTestServer, type TestServer, useServer } from "./helpers/test_server.ts";
 import { deployFixture } from "./helpers/deploy.ts";
 import { app, fragile, remoteLines, slow, steady, sturdy } from "./fixtures/faults_app.ts";
+import { nextLine } from "./helpers/remote_lines.ts";
 
 const callerPath = new URL("./fixtures/faults_caller.ts", import.meta.url).pathname;
 
 /** Resolves with the pid in the remote line "started TAG PID" once it arrives. */
-function started(tag: string): Promise<number> {
-  return new Promise((resolve) => {
-    const listener: EventListener = (event) => {
-      const match = new RegExp(`^started ${tag} (\\d+)$`).exec((event as CustomEvent<string>).detail);
-      if (!match) return;
-      remoteLines.removeEventListener("line", listener);
-      resolve(Number(match[1]));
-    };
-    remoteLines.addEventListener("line", listener);
-  });
+async function started(tag: string): Promise<number> {
+  const line = await nextLine(remoteLines, new RegExp(`^started ${tag} \\d+$`));
+  return Number(line.split(" ").at(-1));
 }
 
 /** Fails the test instead of hanging it when `promise` takes longer than `seconds` (a bound, not a measurement). */

@@ -16,21 +16,11 @@ import {
   warm,
   whichExecutor,
 } from "./fixtures/pool_app.ts";
-
-function remoteLine(text: string): Promise<void> {
-  return new Promise((resolve) => {
-    const listener: EventListener = (event) => {
-      if ((event as CustomEvent<string>).detail !== text) return;
-      remoteLines.removeEventListener("line", listener);
-      resolve();
-    };
-    remoteLines.addEventListener("line", listener);
-  });
-}
+import { nextLine } from "./helpers/remote_lines.ts";
 
 /** Kills the executor that printed `text` while running, as soon as it prints it. */
 async function killWhenStarted(server: { dataDir: string }, text: string, before: number[]): Promise<void> {
-  await remoteLine(text);
+  await nextLine(remoteLines, text);
   const fresh = (await executorsOf(server.dataDir)).filter((pid) => !before.includes(pid));
   equal(fresh.length, 1, "one new executor runs the call");
   Deno.kill(fresh[0], "SIGKILL");

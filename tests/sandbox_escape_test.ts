@@ -28,6 +28,7 @@ import {
   remoteLines,
   stash,
 } from "./fixtures/escape_app.ts";
+import { nextLine } from "./helpers/remote_lines.ts";
 import { app as hostileApp, spin } from "./fixtures/hostile_app.ts";
 
 const repoRoot = new URL("../", import.meta.url).pathname.replace(/\/$/, "");
@@ -148,17 +149,6 @@ async function registerSource(server: TestServer, source: string): Promise<strin
   } finally {
     client.close();
   }
-}
-
-function nextRemoteLine(text: string): Promise<void> {
-  return new Promise((resolve) => {
-    const listener: EventListener = (event) => {
-      if ((event as CustomEvent<string>).detail !== text) return;
-      remoteLines.removeEventListener("line", listener);
-      resolve();
-    };
-    remoteLines.addEventListener("line", listener);
-  });
 }
 
 Deno.test("sandbox escapes are denied with clear errors, and the server keeps serving", async (t) => {
@@ -491,7 +481,7 @@ Deno.test("sandbox escapes are denied with clear errors, and the server keeps se
       // Four inputs per executor: the blocker takes its neighbour down with it, nothing else. The
       // pool cannot tell which input blocks: the first deadline to pass (the blocker's, sent
       // first) kills the executor, and the other input on it fails as replaced.
-      const spinning = nextRemoteLine("spinning");
+      const spinning = nextLine(remoteLines, "spinning");
       const blocker = blockShared.remote(true);
       const neighbour = blockShared.remote(false);
       neighbour.catch(() => {});

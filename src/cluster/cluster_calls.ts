@@ -8,7 +8,14 @@ import { KvWatchInclude } from "@nats-io/kv";
 import { Code, StupidModalError } from "../wire/errors.ts";
 import type { CallInfo, OutputMessage } from "../wire/proto.ts";
 import { type CallOutcome, failed } from "../sandbox/call_outcome.ts";
-import { newCallRow, SpawnedCall, SpawnedCalls, type StartInput, type StoreWrites } from "../server/spawned_calls.ts";
+import {
+  newCallRow,
+  SpawnedCall,
+  SpawnedCalls,
+  type StartInput,
+  type StoreWrites,
+  waitUntilDone,
+} from "../server/spawned_calls.ts";
 import type { CallRecords, CallRow } from "../store/call_records.ts";
 import type { ClusterConnection } from "./nats_connection.ts";
 import type { ClusterScheduler } from "./cluster_scheduler.ts";
@@ -211,15 +218,7 @@ export class ClusterCall extends SpawnedCall {
       await this.#load(timeoutMs);
       return;
     }
-    const deadline = Date.now() + timeoutMs;
-    while (!this.done && Date.now() < deadline) {
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      await Promise.race([
-        this.#changed.promise,
-        new Promise((resolve) => timer = setTimeout(resolve, deadline - Date.now())),
-      ]);
-      clearTimeout(timer);
-    }
+    await waitUntilDone(() => this.done, () => this.#changed.promise, timeoutMs);
   }
 
   override cancel(): void {
@@ -256,9 +255,7 @@ export class ClusterCall extends SpawnedCall {
     for (let index = 0; index < this.#row.inputs; index++) this.outputs[index] ??= undefined;
     if (this.done || timeoutMs <= 0) return;
     const stop = await this.#parts.outputs.watch(prefix, take, true);
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    await Promise.race([this.#changed.promise, new Promise((resolve) => timer = setTimeout(resolve, timeoutMs))]);
-    clearTimeout(timer);
+    await waitUntilDone(() => this.done, () => this.#changed.promise, timeoutMs);
     stop();
   }
 

@@ -14,7 +14,6 @@ import type { ExecutorLogLine } from "../sandbox/executor_messages.ts";
 import type { PoolCall } from "../sandbox/executor_pool.ts";
 import { type AppVersion, requireFunction } from "../server/app_store.ts";
 import { rootIdentity } from "../server/auth.ts";
-import type { CallTrigger } from "../server/call_monitor.ts";
 import { Scheduler, type SchedulerSettings, type SubmitOptions } from "../server/scheduler.ts";
 import type { FunctionSpec } from "../wire/proto.ts";
 import type { ClusterConnection } from "./nats_connection.ts";
@@ -44,14 +43,6 @@ interface Waiting {
   settle: (outcome: StoredOutcome) => void;
   onLog?: (line: ExecutorLogLine) => void;
 }
-
-/** Triggers counted against a token's calls in flight, and audited, where they come in. */
-const invocationKinds: Partial<Record<CallTrigger, "invoke" | "web" | "schedule">> = {
-  session: "invoke",
-  invoke: "invoke",
-  web: "web",
-  schedule: "schedule",
-};
 
 /** How long a cancelled input's key is remembered, so a node that takes it later skips it. */
 const cancelMemoryMs = 10 * 60_000;
@@ -126,24 +117,12 @@ export class ClusterScheduler extends Scheduler {
     if (spec.is_generator || options.relayed) {
       return super.submit(app, functionName, args, options);
     }
-    this.#check(spec, args, options);
-    const who = options.identity ?? rootIdentity;
-    const trigger = options.trigger ?? "session";
-    const kind = invocationKinds[trigger];
-    const release = kind && kind !== "schedule" ? this.#settings.quotas.enterCall(who) : undefined;
-    if (kind) {
-      this.#settings.audit.invoked(trigger === "schedule" ? "schedule" : who.name, kind, app.name, functionName);
-    }
+    if (this.#closing) throw new StupidModalError(Code.UNAVAILABLE, "the server is shutting down");
+    this.checkCall(spec, args, options);
+    // Refuses a call whose secret is missing here, before it goes to another node.
+    if ((spec.secrets ?? []).length > 0) this.#settings.secrets.envFor(spec.name, spec.secrets!);
     const key = `${this.#parts.node}.s${this.#nextId++}`;
-    const watched = this.#settings.monitor.queued({
-      id: options.label ?? key,
-      appName: app.name,
-      version: app.version,
-      functionName,
-      trigger,
-      caller: trigger === "schedule" ? "schedule" : who.name,
-      argsBytes: args.byteLength,
-    });
+    const { who, trigger, watched, release } = this.admit(app, functionName, args, options, options.label ?? key);
     const input: ClusterInput = {
       key,
       args,
@@ -233,24 +212,6 @@ export class ClusterScheduler extends Scheduler {
     for (const key of [...this.#waiting.keys()]) this.#arrived(key, { ...reason, node: "" });
     this.#stopWatch();
     for (const subscription of this.#subscriptions) subscription.unsubscribe();
-  }
-
-  /** The checks the local scheduler makes, made before anything is sent. */
-  #check(spec: FunctionSpec, args: Uint8Array, options: SubmitOptions): void {
-    if (this.#closing) throw new StupidModalError(Code.UNAVAILABLE, "the server is shutting down");
-    if (spec.is_class && !options.classCall?.method) {
-      throw new StupidModalError(Code.INVALID_ARGUMENT, `"${spec.name}" is a class: a call names one of its methods`);
-    }
-    if (!spec.is_class && options.classCall?.method) {
-      throw new StupidModalError(Code.INVALID_ARGUMENT, `"${spec.name}" is a function, not a class with methods`);
-    }
-    if (args.byteLength > this.#settings.maxPayloadBytes) {
-      throw new StupidModalError(
-        Code.RESOURCE_EXHAUSTED,
-        `arguments are ${args.byteLength} bytes, over the server's limit of ${this.#settings.maxPayloadBytes} bytes`,
-      );
-    }
-    if ((spec.secrets ?? []).length > 0) this.#settings.secrets.envFor(spec.name, spec.secrets!);
   }
 
   /** Executor slots of one function on one node: executors times inputs each. */

@@ -8,11 +8,12 @@ import { createHash } from "node:crypto";
 import { join } from "node:path";
 import { Code, StupidModalError } from "../wire/errors.ts";
 import { decodeValue } from "../wire/codec.ts";
+import type { FunctionSpec } from "../wire/proto.ts";
 import { type CallOutcome, failed } from "../sandbox/call_outcome.ts";
 import { ExecutorBudget } from "../sandbox/executor_budget.ts";
 import type { ExecutorLogLine } from "../sandbox/executor_messages.ts";
 import { type ExecutorInfo, ExecutorPool, type PoolCall } from "../sandbox/executor_pool.ts";
-import type { CallMonitor, CallTrigger } from "./call_monitor.ts";
+import type { CallMonitor, CallTrigger, WatchedCall } from "./call_monitor.ts";
 import type { AuditLog, InvocationKind } from "./audit_log.ts";
 import { type Identity, rootIdentity } from "./auth.ts";
 import type { TokenQuotas } from "./token_quotas.ts";
@@ -115,51 +116,16 @@ export class Scheduler {
     const { onLog = () => {}, classCall, onItem, label } = options;
     if (this.#closed) throw new StupidModalError(Code.UNAVAILABLE, "the server is shutting down");
     const spec = requireFunction(app, functionName);
-    if (spec.is_class && !classCall?.method) {
-      throw new StupidModalError(
-        Code.INVALID_ARGUMENT,
-        `"${functionName}" is a class: a call names one of its methods`,
-      );
-    }
-    if (!spec.is_class && classCall?.method) {
-      throw new StupidModalError(Code.INVALID_ARGUMENT, `"${functionName}" is a function, not a class with methods`);
-    }
+    this.checkCall(spec, args, options);
     const params = classCall?.params ?? noParams;
-    // Each set of parameters gets executors of its own: parameters no executor could decode are
-    // refused here, not by a process started for them.
-    if (params.byteLength > 0 && !Array.isArray(decodeValue(params, "the class's parameters"))) {
-      throw new StupidModalError(Code.INVALID_ARGUMENT, "the class's parameters must be one CBOR array");
-    }
-    if (args.byteLength > this.#settings.maxPayloadBytes) {
-      throw new StupidModalError(
-        Code.RESOURCE_EXHAUSTED,
-        `arguments are ${args.byteLength} bytes, over the server's limit of ${this.#settings.maxPayloadBytes} bytes`,
-      );
-    }
     const secrets = (spec.secrets ?? []).length > 0
       ? this.#settings.secrets.envFor(functionName, spec.secrets!)
       : undefined;
     const started = performance.now();
     const timeoutMs = spec.timeout_ms || this.#settings.defaultTimeoutMs;
     const callId = label ?? `in-${this.#nextInput}`;
-    const who = options.identity ?? rootIdentity;
-    const trigger = options.trigger ?? "session";
-    const kind = options.relayed ? undefined : invocationKinds[trigger];
-    // Spawned inputs are counted (and audited) when they are spawned, not here.
-    const release = kind && kind !== "schedule" ? this.#settings.quotas.enterCall(who) : undefined;
-    if (kind) {
-      this.#settings.audit.invoked(trigger === "schedule" ? "schedule" : who.name, kind, app.name, functionName);
-    }
+    const { watched, release } = this.admit(app, functionName, args, options, callId);
     const monitor = this.#settings.monitor;
-    const watched = monitor.queued({
-      id: callId,
-      appName: app.name,
-      version: app.version,
-      functionName,
-      trigger,
-      caller: trigger === "schedule" ? "schedule" : who.name,
-      argsBytes: args.byteLength,
-    });
     const appLog = (line: ExecutorLogLine, server: boolean) =>
       this.#settings.appLogs.write({
         time_ms: Date.now(),
@@ -197,6 +163,60 @@ export class Scheduler {
       return shown;
     });
     return { outcome, cancel: call.cancel, credit: call.credit };
+  }
+
+  /** Refuses a call its function cannot take: a method of a plain function, garbage parameters, too many bytes. */
+  protected checkCall(spec: FunctionSpec, args: Uint8Array, options: SubmitOptions): void {
+    const { classCall } = options;
+    if (spec.is_class && !classCall?.method) {
+      throw new StupidModalError(Code.INVALID_ARGUMENT, `"${spec.name}" is a class: a call names one of its methods`);
+    }
+    if (!spec.is_class && classCall?.method) {
+      throw new StupidModalError(Code.INVALID_ARGUMENT, `"${spec.name}" is a function, not a class with methods`);
+    }
+    const params = classCall?.params ?? noParams;
+    // Each set of parameters gets executors of its own: parameters no executor could decode are
+    // refused here, not by a process started for them.
+    if (params.byteLength > 0 && !Array.isArray(decodeValue(params, "the class's parameters"))) {
+      throw new StupidModalError(Code.INVALID_ARGUMENT, "the class's parameters must be one CBOR array");
+    }
+    if (args.byteLength > this.#settings.maxPayloadBytes) {
+      throw new StupidModalError(
+        Code.RESOURCE_EXHAUSTED,
+        `arguments are ${args.byteLength} bytes, over the server's limit of ${this.#settings.maxPayloadBytes} bytes`,
+      );
+    }
+  }
+
+  /**
+   * Lets a call in: counts it against its token's calls in flight (`release` gives the room back),
+   * audits it, and shows it queued in the monitor under `id`.
+   */
+  protected admit(
+    app: AppVersion,
+    functionName: string,
+    args: Uint8Array,
+    options: SubmitOptions,
+    id: string,
+  ): { who: Identity; trigger: CallTrigger; watched: WatchedCall; release?: () => void } {
+    const who = options.identity ?? rootIdentity;
+    const trigger = options.trigger ?? "session";
+    const kind = options.relayed ? undefined : invocationKinds[trigger];
+    // Spawned inputs are counted (and audited) when they are spawned, not here.
+    const release = kind && kind !== "schedule" ? this.#settings.quotas.enterCall(who) : undefined;
+    if (kind) {
+      this.#settings.audit.invoked(trigger === "schedule" ? "schedule" : who.name, kind, app.name, functionName);
+    }
+    const watched = this.#settings.monitor.queued({
+      id,
+      appName: app.name,
+      version: app.version,
+      functionName,
+      trigger,
+      caller: trigger === "schedule" ? "schedule" : who.name,
+      argsBytes: args.byteLength,
+    });
+    return { who, trigger, watched, release };
   }
 
   /**

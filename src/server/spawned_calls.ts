@@ -84,16 +84,8 @@ export class SpawnedCall {
   }
 
   /** Resolves when the call is done or `timeoutMs` has passed, whichever comes first. */
-  async wait(timeoutMs: number): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while (!this.done && Date.now() < deadline) {
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      await Promise.race([
-        this.#changed.promise,
-        new Promise((resolve) => timer = setTimeout(resolve, deadline - Date.now())),
-      ]);
-      clearTimeout(timer);
-    }
+  wait(timeoutMs: number): Promise<void> {
+    return waitUntilDone(() => this.done, () => this.#changed.promise, timeoutMs);
   }
 
   /** Cancels every input still running or waiting. */
@@ -142,6 +134,20 @@ export class SpawnedCall {
     }
     this.#changed.resolve();
     this.#changed = Promise.withResolvers<void>();
+  }
+}
+
+/** Waits until `isDone()` holds or `timeoutMs` has passed, waking whenever `changed()` settles. */
+export async function waitUntilDone(
+  isDone: () => boolean,
+  changed: () => Promise<void>,
+  timeoutMs: number,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!isDone() && Date.now() < deadline) {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([changed(), new Promise((resolve) => timer = setTimeout(resolve, deadline - Date.now()))]);
+    clearTimeout(timer);
   }
 }
 

@@ -11,7 +11,15 @@ export async function deployFixture(
   env: Record<string, string> = {},
 ): Promise<string> {
   const output = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "--no-prompt", "--allow-net=127.0.0.1", "--allow-read", "--allow-env", deployer, modulePath],
+    args: [
+      "run",
+      "--no-prompt",
+      `--allow-net=${server.address.replace(/:\d+$/, "")}`,
+      "--allow-read",
+      "--allow-env",
+      deployer,
+      modulePath,
+    ],
     cwd: repoRoot,
     env: { STUPID_MODAL_SERVER: server.address, STUPID_MODAL_TOKEN: server.token, NO_COLOR: "1", ...env },
     stdout: "piped",
