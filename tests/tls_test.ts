@@ -29,12 +29,24 @@ Deno.test("TLS: calls over TLS, a plaintext or untrusting caller is refused, cli
         const webUrl = server.output.find((line) => line.startsWith("web endpoints on "))!;
         match(webUrl, /^web endpoints on https:\/\/127\.0\.0\.1:\d+\//, "the web port serves HTTPS too");
         const base = webUrl.replace("web endpoints on ", "").replace("<app>/<function>", "nope/fn");
+        // Twenty requests over one HTTP/2 connection, each answered before its body is read: every
+        // answer must arrive whole (an unread body once ended curl's stream with a framing error).
         const curl = await new Deno.Command("curl", {
-          args: ["-sS", "--cacert", certs.ca, "-H", `Authorization: Bearer ${server.token}`, "-d", "[]", base],
+          args: [
+            "-sS",
+            "--cacert",
+            certs.ca,
+            "-H",
+            `Authorization: Bearer ${server.token}`,
+            "-d",
+            "[]",
+            ...Array(20).fill(base),
+          ],
           stdout: "piped",
           stderr: "piped",
         }).output();
-        match(new TextDecoder().decode(curl.stdout), /"code":"NOT_FOUND"/, new TextDecoder().decode(curl.stderr));
+        const answers = new TextDecoder().decode(curl.stdout).match(/"code":"NOT_FOUND"/g) ?? [];
+        equal(answers.length, 20, new TextDecoder().decode(curl.stderr));
       } finally {
         await server.stop();
       }

@@ -6,6 +6,7 @@ import { Code, StupidModalError } from "../wire/errors.ts";
 import type { AppStore } from "./app_store.ts";
 import type { Authenticator } from "./auth.ts";
 import type { Scheduler } from "./scheduler.ts";
+import { readBoundedBody } from "./bounded_body.ts";
 import { errorResponse } from "./http_status.ts";
 import { webEndpointHandler } from "./web_endpoints.ts";
 import { WebRouter } from "./web_router.ts";
@@ -75,6 +76,11 @@ export function startWebServer(options: WebServerOptions): WebServer {
           ? err
           : new StupidModalError(Code.INTERNAL, "internal error (details are in the server's log)"),
       );
+    }
+    // An answer sent before the body was read (a 401 or 404, say) ends the HTTP/2 stream while
+    // the client still sends it, and curl then fails with "Stream error in the HTTP/2 framing layer".
+    if (request.body && !request.bodyUsed) {
+      await readBoundedBody(request, maxPayloadBytes, closing.signal).catch(() => {});
     }
     const ms = (performance.now() - started).toFixed(1);
     log(`web ${request.method} ${new URL(request.url).pathname} ${response.status} ${ms}ms`);
