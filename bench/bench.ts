@@ -6,7 +6,7 @@
  */
 import { app } from "./bench_app.ts";
 import type { BenchContext } from "./bench_context.ts";
-import { type BenchFlags, benchHelp, parseBenchFlags } from "./bench_flags.ts";
+import { type BenchCase, benchCases, type BenchFlags, benchHelp, parseBenchFlags } from "./bench_flags.ts";
 import { benchPlan } from "./bench_plan.ts";
 import { killLeftoverExecutors, startEchoServer, startOurServer } from "./bench_processes.ts";
 import { Cleanup } from "./cleanup.ts";
@@ -56,14 +56,20 @@ let serverTail: (() => string) | undefined;
 const started = performance.now();
 try {
   const context = await within("start-up", setUp);
-  rows.push(...await within("warm latency", () => warmLatency(context)));
-  // Measured now: the server is idle and exactly the one executor of `add` is warm.
-  rows.push(...await within("footprint", () => footprint(context)));
-  rows.push(await within("throughput", () => throughput(context)));
-  rows.push(...await within("map", () => mapThroughput(context)));
-  rows.push(...await within("many callers", () => manyCallers(context)));
-  rows.push(await within("cold start", () => coldStart(context)));
-  rows.push(await within("big payload", () => bigPayload(context)));
+  const cases: Record<BenchCase, () => Promise<Row | Row[]>> = {
+    warm: () => warmLatency(context),
+    // Measured after the warm calls: the server is idle and exactly the one executor of `add` is warm.
+    footprint: () => footprint(context),
+    throughput: () => throughput(context),
+    map: () => mapThroughput(context),
+    callers: () => manyCallers(context),
+    cold: () => coldStart(context),
+    payload: () => bigPayload(context),
+  };
+  for (const name of benchCases) {
+    if (flags.only && !flags.only.has(name)) continue;
+    rows.push(...[await within(name, cases[name])].flat());
+  }
 } catch (err) {
   crashed = err;
 }

@@ -2,6 +2,7 @@
  * Footprint: resident memory of our idle server and of one idle warm executor, against B2, a bare
  * `deno run` of a one-line script that waits on stdin. Reported, not judged.
  */
+import { add } from "../bench_app.ts";
 import type { BenchContext } from "../bench_context.ts";
 import { executorsOf, residentMib } from "../../tests/helpers/process_table.ts";
 import { makeRow, type Row } from "../row.ts";
@@ -20,6 +21,8 @@ const oneLine = new URL("../one_line.ts", import.meta.url).pathname;
  */
 export async function footprint(context: BenchContext): Promise<Row[]> {
   context.progress("footprint: RSS of the server, an executor and bare deno runs");
+  // Warm already after the warm-call case; run alone (--only), this starts the one executor.
+  await add.remote(1, 2);
   const server = await residentMib(context.server.pid);
   const executors = await executorsOf(context.server.pid);
   if (executors.length === 0) throw new Error("no warm executor to measure: the server has no executor child");
