@@ -29,6 +29,7 @@ import { SpawnedCalls } from "./spawned_calls.ts";
 import type { ServerConfig } from "./server_config.ts";
 import { stupidModalHandlers } from "./service.ts";
 import { guardMalformed } from "./malformed_requests.ts";
+import { decodeSessionRequest } from "../wire/session_request_codec.ts";
 import { startWebServer, type WebServer } from "./web_server.ts";
 import { ClusterNode } from "../cluster/cluster_node.ts";
 import { mountDashboard } from "../dashboard/dashboard_routes.ts";
@@ -157,7 +158,8 @@ export async function startServer(
   else schedules.start();
   // A request that is not a valid message is INVALID_ARGUMENT, not grpc-js's INTERNAL.
   const [service, handlers] = guardMalformed(
-    StupidModalService,
+    // Session requests are read by hand: no generic objects per message, arguments as views.
+    { ...StupidModalService, Session: { ...StupidModalService.Session, requestDeserialize: decodeSessionRequest } },
     stupidModalHandlers({
       auth,
       store,

@@ -1,9 +1,11 @@
 /**
- * A SessionRequest as protobuf bytes, written by hand so that a call's arguments, given as parts
- * (see cbor_parts.ts), are copied once, straight into the message. Field numbers as in
- * protos/stupid_modal.proto; the server reads it with the ordinary decoder.
+ * A SessionRequest as protobuf bytes, written and read by hand: the caller copies a call's
+ * arguments, given as parts (see cbor_parts.ts), once, straight into the message; the server reads
+ * calls without the generic decoder's per-message objects, arguments as views of the message.
+ * Field numbers as in protos/stupid_modal.proto.
  */
 import { Buffer } from "node:buffer";
+import type { CallMessage, SessionRequest } from "./proto.ts";
 
 /** A call as the caller sends it: the CBOR arguments as parts, written one after the other. */
 export interface OutgoingCall {
@@ -164,4 +166,179 @@ function writeBytes(out: Buffer, at: number, field: number, bytes: Uint8Array): 
   at = writeTag(out, at, field, lengthDelimited, bytes.byteLength);
   out.set(bytes, at);
   return at + bytes.byteLength;
+}
+
+// Wire types a reader can skip: 0 varint, 1 fixed 64-bit, 2 length-delimited, 5 fixed 32-bit.
+const varint = 0;
+const fixed64 = 1;
+const fixed32 = 5;
+const utf8Decoder = new TextDecoder();
+
+/**
+ * Reads a SessionRequest as the contract's decoder would (defaults for absent fields, the last of
+ * a repeated scalar field, unknown fields skipped), with `args` and `params` as views of `bytes`.
+ * Throws an Error saying what is wrong with bytes that are no such message.
+ *
+ * @example
+ * ```ts
+ * const request = decodeSessionRequest(encodeSessionRequest({ calls: [], cancels: [{ call_id: 7 }], acks: [] }));
+ * ```
+ */
+export function decodeSessionRequest(bytes: Uint8Array): SessionRequest {
+  const request: SessionRequest = { calls: [], cancels: [], acks: [] };
+  const reader = new Reader(bytes, 0, bytes.byteLength);
+  while (reader.more()) {
+    const [field, wireType] = reader.tag();
+    if (field >= 1 && field <= 3) {
+      const inner = reader.message(field, wireType);
+      if (field === 1) request.calls.push(readCall(inner));
+      else if (field === 2) request.cancels.push(readCancel(inner));
+      else request.acks.push(readAck(inner));
+    } else reader.skip(wireType);
+  }
+  return request;
+}
+
+function readCall(reader: Reader): CallMessage {
+  const call: CallMessage = {
+    call_id: 0,
+    version: "",
+    app_name: "",
+    function: "",
+    args: empty,
+    method: "",
+    params: empty,
+  };
+  while (reader.more()) {
+    const [field, wireType] = reader.tag();
+    switch (field) {
+      case 1:
+        call.call_id = reader.varint(field, wireType);
+        break;
+      case 2:
+        call.version = reader.string(field, wireType);
+        break;
+      case 3:
+        call.app_name = reader.string(field, wireType);
+        break;
+      case 4:
+        call.function = reader.string(field, wireType);
+        break;
+      case 5:
+        call.args = reader.bytes(field, wireType);
+        break;
+      case 6:
+        call.method = reader.string(field, wireType);
+        break;
+      case 7:
+        call.params = reader.bytes(field, wireType);
+        break;
+      default:
+        reader.skip(wireType);
+    }
+  }
+  return call;
+}
+
+function readCancel(reader: Reader): { call_id: number } {
+  const cancel = { call_id: 0 };
+  while (reader.more()) {
+    const [field, wireType] = reader.tag();
+    if (field === 1) cancel.call_id = reader.varint(field, wireType);
+    else reader.skip(wireType);
+  }
+  return cancel;
+}
+
+function readAck(reader: Reader): { call_id: number; count: number } {
+  const ack = { call_id: 0, count: 0 };
+  while (reader.more()) {
+    const [field, wireType] = reader.tag();
+    if (field === 1) ack.call_id = reader.varint(field, wireType);
+    // uint32: the low 32 bits, as the contract's decoder takes them.
+    else if (field === 2) ack.count = reader.varint(field, wireType) % 2 ** 32;
+    else reader.skip(wireType);
+  }
+  return ack;
+}
+
+/** Reads protobuf fields from `bytes[at, end)`. */
+class Reader {
+  constructor(readonly buffer: Uint8Array, public at: number, readonly end: number) {}
+
+  more(): boolean {
+    return this.at < this.end;
+  }
+
+  /** The next field's number and wire type. */
+  tag(): [number, number] {
+    const key = this.#varint();
+    const field = Math.floor(key / 8);
+    if (field === 0) throw new Error(`field number 0 at byte ${this.at}`);
+    return [field, key % 8];
+  }
+
+  varint(field: number, wireType: number): number {
+    this.#expect(field, wireType, varint);
+    return this.#varint();
+  }
+
+  bytes(field: number, wireType: number): Uint8Array {
+    this.#expect(field, wireType, lengthDelimited);
+    const start = this.#length();
+    return this.buffer.subarray(start, this.at);
+  }
+
+  string(field: number, wireType: number): string {
+    this.#expect(field, wireType, lengthDelimited);
+    const start = this.#length();
+    return start === this.at ? "" : utf8Decoder.decode(this.buffer.subarray(start, this.at));
+  }
+
+  /** A reader of the embedded message in field `field`. */
+  message(field: number, wireType: number): Reader {
+    this.#expect(field, wireType, lengthDelimited);
+    const start = this.#length();
+    return new Reader(this.buffer, start, this.at);
+  }
+
+  skip(wireType: number): void {
+    if (wireType === varint) this.#varint();
+    else if (wireType === lengthDelimited) this.#length();
+    else if (wireType === fixed64) this.#advance(8);
+    else if (wireType === fixed32) this.#advance(4);
+    else throw new Error(`wire type ${wireType} at byte ${this.at} (groups and unknown types are not read)`);
+  }
+
+  /** Skips a length-delimited field's content; returns where it began. */
+  #length(): number {
+    const length = this.#varint();
+    const start = this.at;
+    this.#advance(length);
+    return start;
+  }
+
+  #advance(count: number): void {
+    if (count > this.end - this.at) {
+      throw new Error(`a field of ${count} bytes at byte ${this.at} runs past the end (${this.end})`);
+    }
+    this.at += count;
+  }
+
+  #varint(): number {
+    let value = 0;
+    let scale = 1;
+    for (let i = 0; i < 10; i++) {
+      if (this.at >= this.end) throw new Error(`a varint runs past the end (${this.end})`);
+      const byte = this.buffer[this.at++];
+      value += (byte & 0x7f) * scale;
+      if (byte < 0x80) return value;
+      scale *= 0x80;
+    }
+    throw new Error(`a varint longer than 10 bytes ending at byte ${this.at}`);
+  }
+
+  #expect(field: number, got: number, wanted: number): void {
+    if (got !== wanted) throw new Error(`field ${field} has wire type ${got}, not ${wanted}`);
+  }
 }
