@@ -14,6 +14,7 @@ import {
   type FunctionSpec,
   type OutputMessage,
   type RegisterAppRequest,
+  type SessionRequest,
   type SessionResponse,
   type SourceFile,
   StupidModalClient,
@@ -399,6 +400,96 @@ Deno.test("a payload over --max-payload-mb fails with RESOURCE_EXHAUSTED naming 
       new RegExp(`the result is ${encodeValue(big).byteLength} bytes, over the server's ${limit}`),
     );
     await assertServes(server, client);
+  } finally {
+    client.close();
+    await app.close();
+    await server.stop();
+  }
+});
+
+/** What a session sent `requests` (then ended by the caller) answered: outputs and result pieces by call. */
+function sessionExchange(
+  client: RawClient,
+  metadata: grpc.Metadata,
+  requests: Partial<SessionRequest>[],
+): Promise<{ outputs: Map<number, OutputMessage>; pieces: Map<number, Uint8Array[]> }> {
+  return new Promise((resolve, reject) => {
+    const stream = client.Session(metadata, deadline(60)) as grpc.ClientDuplexStream<unknown, SessionResponse>;
+    const outputs = new Map<number, OutputMessage>();
+    const pieces = new Map<number, Uint8Array[]>();
+    stream.on("data", (response: SessionResponse) => {
+      for (const chunk of response.value_chunks ?? []) {
+        pieces.set(chunk.call_id, [...pieces.get(chunk.call_id) ?? [], chunk.data]);
+      }
+      for (const output of response.outputs) outputs.set(output.call_id, output);
+    });
+    stream.on("error", reject);
+    stream.on("end", () => resolve({ outputs, pieces }));
+    for (const request of requests) stream.write({ calls: [], cancels: [], acks: [], args_chunks: [], ...request });
+    stream.end();
+  });
+}
+
+Deno.test("arguments and results in pieces: joined exactly, and bad pieces refused with clear errors", async () => {
+  const server = await startTestServer(["--max-payload-mb=3"]);
+  const client = rawClient(server);
+  try {
+    useServer(server);
+    strictEqual(await add.remote(1, 2), 3);
+    const args = encodeValue([new Uint8Array(2.5 * MiB).map((_, i) => i % 13)]);
+    const [a, b, c] = [args.subarray(0, MiB), args.subarray(MiB, 2 * MiB), args.subarray(2 * MiB)];
+    const target = { app_name: "protocol-fixture", function: "byteLength" };
+    const sized = (id: number, first: Uint8Array, size: number, more: Partial<CallMessage> = {}) =>
+      call(id, { ...target, args: first, args_size: size, ...more });
+    const { outputs, pieces } = await sessionExchange(client, bearer(server), [
+      // 1: three pieces that add up; 2: more than args_size; 3: args_size over the limit;
+      // 4: cancelled half-way; 5: a result in pieces; 6: never finished before the session ends;
+      // 7: a large result to a caller that takes none in pieces.
+      {
+        calls: [
+          sized(1, a, args.byteLength),
+          sized(2, a, MiB + 10),
+          sized(3, a, 4 * MiB),
+          sized(4, a, args.byteLength),
+        ],
+      },
+      { args_chunks: [{ call_id: 1, data: b }, { call_id: 2, data: b }, { call_id: 4, data: b }] },
+      { cancels: [{ call_id: 4 }], args_chunks: [{ call_id: 1, data: c }, { call_id: 4, data: c }] },
+      {
+        calls: [
+          call(5, {
+            app_name: "protocol-fixture",
+            function: "makeBytes",
+            args: encodeValue([2.5 * MiB]),
+            accept_chunks: true,
+          }),
+          sized(6, a, args.byteLength),
+          call(7, { app_name: "protocol-fixture", function: "makeBytes", args: encodeValue([2.5 * MiB]) }),
+        ],
+      },
+    ]);
+    assertValue(outputs.get(1), 2.5 * MiB);
+    assertFailure(outputs.get(2), grpc.status.INVALID_ARGUMENT, /argument chunks come to more than its args_size/);
+    assertFailure(
+      outputs.get(3),
+      grpc.status.RESOURCE_EXHAUSTED,
+      /arguments are 4194304 bytes, over the server's limit/,
+    );
+    assertFailure(outputs.get(4), grpc.status.CANCELLED, /cancelled by the caller/);
+    const result = outputs.get(5);
+    ok(result?.value && pieces.get(5), `call 5 came whole: ${Deno.inspect(result)}`);
+    deepStrictEqual(pieces.get(5)!.map((piece) => piece.byteLength), [MiB, MiB]);
+    const joined = new Uint8Array([...pieces.get(5)!.flatMap((piece) => [...piece]), ...result.value]);
+    deepStrictEqual(decodeValue(joined, "result"), new Uint8Array(2.5 * MiB));
+    assertFailure(outputs.get(6), grpc.status.INVALID_ARGUMENT, /the session ended before call 6's arguments/);
+    // A caller that did not set accept_chunks (any other client) gets its result whole.
+    strictEqual(pieces.get(7), undefined);
+    assertValue(outputs.get(7), new Uint8Array(2.5 * MiB));
+    await assertServes(server, client);
+    // Through the SDK, both ways at once.
+    const big = new Uint8Array(2.5 * MiB).map((_, i) => i % 7);
+    strictEqual(await byteLength.remote(big), big.byteLength);
+    deepStrictEqual(await makeBytes.remote(2.5 * MiB), new Uint8Array(2.5 * MiB));
   } finally {
     client.close();
     await app.close();

@@ -52,7 +52,9 @@ Deno.test("a SessionRequest encoded by hand decodes as the contract says", () =>
 const encode = (request: unknown) => StupidModalService.Session.requestSerialize(request as never) as Uint8Array;
 
 /** A decoded request with its byte fields as plain arrays, to compare across decoders. */
-function plain(request: { calls: Record<string, unknown>[]; cancels: unknown[]; acks: unknown[] }) {
+function plain(
+  request: { calls: Record<string, unknown>[]; cancels: unknown[]; acks: unknown[]; args_chunks: unknown[] },
+) {
   return {
     calls: request.calls.map((call) => ({
       call_id: call.call_id,
@@ -62,9 +64,15 @@ function plain(request: { calls: Record<string, unknown>[]; cancels: unknown[]; 
       args: [...(call.args as Uint8Array)],
       method: call.method,
       params: [...(call.params as Uint8Array)],
+      args_size: call.args_size,
+      accept_chunks: call.accept_chunks,
     })),
     cancels: request.cancels,
     acks: request.acks,
+    args_chunks: (request.args_chunks as { call_id: number; data: Uint8Array }[]).map((chunk) => ({
+      call_id: chunk.call_id,
+      data: [...chunk.data],
+    })),
   };
 }
 
@@ -75,10 +83,12 @@ Deno.test("the server's SessionRequest decoder reads what the contract writes as
       calls: [
         { call_id: 1, version: "abc", app_name: "demo", function: "add", args: new Uint8Array([0x82, 1, 2]) },
         { call_id: 2 ** 52 + 1, function: "f", method: "m", params: new Uint8Array([0x80]) },
+        { call_id: 3, args: new Uint8Array([0x81]), args_size: 3, accept_chunks: true },
         {},
       ],
       cancels: [{ call_id: 9 }, {}],
       acks: [{ call_id: 4, count: 2 ** 32 - 1 }, { count: 3 }],
+      args_chunks: [{ call_id: 3, data: new Uint8Array([1, 2]) }, {}],
     },
   ];
   for (const request of requests) {
@@ -93,6 +103,15 @@ Deno.test("the server's SessionRequest decoder reads what the contract writes as
     acks: [],
   });
   deepStrictEqual(decodeArgs(decodeSessionRequest(mine).calls[0].args), [big]);
+  const pieces = encodeSessionRequest({
+    calls: [{ call_id: 6, version: "", app_name: "a", function: "f", args: [], args_size: 5, accept_chunks: true }],
+    cancels: [],
+    acks: [],
+    args_chunks: [{ call_id: 6, data: [new Uint8Array([1, 2]), new Uint8Array([3])] }, { call_id: 7, data: [] }],
+  });
+  deepStrictEqual(plain(decodeSessionRequest(pieces) as never), plain(decode(pieces)));
+  deepStrictEqual(plain(decode(pieces)).args_chunks, [{ call_id: 6, data: [1, 2, 3] }, { call_id: 7, data: [] }]);
+  equal(decode(pieces).calls[0].args_size, 5);
 });
 
 Deno.test("the server's SessionRequest decoder skips unknown fields and keeps the last of a repeated scalar", () => {

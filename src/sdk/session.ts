@@ -2,8 +2,9 @@
  * The caller's end of the session stream: many calls multiplexed by id on one long-lived
  * bidirectional stream, calls of one turn batched into one message (a lone call goes at once, at
  * the end of its microtask; while others are out, at the end of the turn), log lines routed to
- * their call. The stream opens on the first call and closes once nothing is outstanding, so an
- * idle caller's process can exit.
+ * their call. Arguments and results over a MiB travel in pieces (value_chunks.ts). The stream
+ * opens on the first call and closes once nothing is outstanding, so an idle caller's process can
+ * exit.
  */
 import { setImmediate } from "node:timers";
 import type * as grpc from "@grpc/grpc-js";
@@ -11,11 +12,15 @@ import { Code, StupidModalError } from "../wire/errors.ts";
 import type { LogLineMessage, OutputMessage, SessionResponse } from "../wire/proto.ts";
 import type { OutgoingCall, OutgoingRequest } from "../wire/session_request_codec.ts";
 import { failureToError } from "./failure.ts";
+import { partsLength } from "../wire/cbor_parts.ts";
+import { chunkBytes, joinPieces, splitParts } from "../wire/value_chunks.ts";
 
 /** Receives a remote function's printed lines while its call runs. */
 export type LogHandler = (line: LogLineMessage) => void;
 
 interface PendingCall {
+  /** Pieces of a large result received so far (ValueChunks). */
+  pieces?: Uint8Array[];
   resolve: (value: Uint8Array) => void;
   reject: (error: StupidModalError) => void;
   onLog: LogHandler;
@@ -45,6 +50,9 @@ export class Session {
   #watched = new Map<AbortSignal, Watched>();
   #nextId = 1;
   #flush = () => this.#flushNow();
+  /** Large arguments still to send, a piece at a time, after their calls went out. */
+  #uploads: { callId: number; pieces: Uint8Array[][] }[] = [];
+  #uploading = false;
 
   constructor(open: () => SessionStream, describeError: (err: unknown) => StupidModalError) {
     this.#open = open;
@@ -66,7 +74,15 @@ export class Session {
     return new Promise<Uint8Array>((resolve, reject) => {
       const itemHandler = onItem && ((value: Uint8Array) => onItem(value, () => this.#ack(callId)));
       this.#pending.set(callId, { resolve, reject, onLog, onItem: itemHandler, signal });
-      this.#outbox.calls.push({ ...call, call_id: callId });
+      const size = partsLength(call.args);
+      if (size <= chunkBytes) {
+        this.#outbox.calls.push({ ...call, call_id: callId, accept_chunks: true });
+      } else {
+        // The first piece goes with the call; the others follow, one message each.
+        const [first, ...rest] = splitParts(call.args);
+        this.#outbox.calls.push({ ...call, call_id: callId, args: first, args_size: size, accept_chunks: true });
+        this.#uploads.push({ callId, pieces: rest });
+      }
       this.#queueFlush();
     });
   }
@@ -95,6 +111,8 @@ export class Session {
     this.#failAll(new StupidModalError(Code.CANCELLED, "session closed by the caller"));
     this.#stream?.cancel();
     this.#stream = undefined;
+    this.#uploads = [];
+    this.#uploading = false;
   }
 
   #queueFlush(): void {
@@ -111,6 +129,29 @@ export class Session {
     if (message.calls.length === 0 && message.cancels.length === 0 && message.acks.length === 0) return;
     this.#outbox = { calls: [], cancels: [], acks: [] };
     this.#ensureStream().write(message);
+    this.#upload();
+  }
+
+  /**
+   * Sends the next piece of the oldest upload once the previous piece has been written, so that
+   * few pieces are in memory at once; pieces of a call no longer pending are dropped.
+   */
+  #upload(): void {
+    if (this.#uploading) return;
+    const stream = this.#stream;
+    const upload = this.#uploads[0];
+    if (!stream || !upload) return;
+    if (!this.#pending.has(upload.callId) || upload.pieces.length === 0) {
+      this.#uploads.shift();
+      return this.#upload();
+    }
+    this.#uploading = true;
+    const data = upload.pieces.shift()!;
+    const message = { calls: [], cancels: [], acks: [], args_chunks: [{ call_id: upload.callId, data }] };
+    stream.write(message, () => {
+      this.#uploading = false;
+      if (this.#stream === stream) this.#upload();
+    });
   }
 
   #watch(signal: AbortSignal, callId: number): void {
@@ -147,11 +188,15 @@ export class Session {
     stream.on("error", (err: unknown) => {
       if (this.#stream !== stream) return;
       this.#stream = undefined;
+      this.#uploads = [];
+      this.#uploading = false;
       this.#failAll(this.#describeError(err));
     });
     stream.on("end", () => {
       if (this.#stream !== stream) return;
       this.#stream = undefined;
+      this.#uploads = [];
+      this.#uploading = false;
       this.#failAll(new StupidModalError(Code.UNAVAILABLE, "the server ended the session"));
     });
     return stream;
@@ -160,6 +205,10 @@ export class Session {
   #receive(response: SessionResponse): void {
     for (const line of response.logs) this.#pending.get(line.call_id)?.onLog(line);
     for (const item of response.items) this.#pending.get(item.call_id)?.onItem?.(item.value);
+    for (const chunk of response.value_chunks ?? []) {
+      const pending = this.#pending.get(chunk.call_id);
+      if (pending) (pending.pieces ??= []).push(chunk.data);
+    }
     for (const output of response.outputs) this.#deliver(output);
   }
 
@@ -168,6 +217,7 @@ export class Session {
     if (!pending) return;
     this.#settle(output.call_id);
     if (output.failure) pending.reject(failureToError(output.failure));
+    else if (pending.pieces) pending.resolve(joinPieces([...pending.pieces, output.value ?? new Uint8Array()]));
     else pending.resolve(output.value ?? new Uint8Array());
   }
 

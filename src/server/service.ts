@@ -105,7 +105,7 @@ export function stupidModalHandlers(context: ServiceContext): grpc.UntypedServic
         stream.emit("error", asStatus(err, context.log));
         return;
       }
-      serveSession(stream, scheduler, store, context.openSessions, who);
+      serveSession(stream, scheduler, store, context.openSessions, who, context.policy.maxPayloadBytes);
     },
   };
 }

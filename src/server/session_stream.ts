@@ -1,6 +1,8 @@
 /**
- * One caller's Session stream: calls multiplexed by id, each submitted to the scheduler, outputs
- * and log lines batched back. Ending the stream waits for its calls; cancelling it cancels them.
+ * One caller's Session stream: calls multiplexed by id, each submitted to the scheduler once its
+ * arguments are all there (large ones come in pieces), outputs and log lines batched back, large
+ * results in pieces to callers that take them. Ending the stream waits for its calls; cancelling
+ * it cancels them.
  */
 import type * as grpc from "@grpc/grpc-js";
 import { Code, StupidModalError } from "../wire/errors.ts";
@@ -12,16 +14,30 @@ import type { Scheduler } from "./scheduler.ts";
 import type { Identity } from "./auth.ts";
 import { checkCallTarget } from "./call_access.ts";
 import { SessionWriter } from "./session_writer.ts";
+import { chunkBytes, joinPieces, splitParts } from "../wire/value_chunks.ts";
 
-/** Serves a session authenticated as `who`; `openSessions` gets a way to end it at shutdown. */
+/** A call whose arguments are still arriving in pieces. */
+interface Assembling {
+  message: CallMessage;
+  pieces: Uint8Array[];
+  received: number;
+}
+
+/**
+ * Serves a session authenticated as `who`; `openSessions` gets a way to end it at shutdown. A call's
+ * arguments may be at most `maxPayloadBytes`, and at most twice that may be arriving at once.
+ */
 export function serveSession(
   stream: grpc.ServerDuplexStream<SessionRequest, SessionResponse>,
   scheduler: Scheduler,
   store: AppStore,
   openSessions: Set<() => void>,
   who: Identity,
+  maxPayloadBytes: number,
 ): void {
   const running = new Map<number, PoolCall>();
+  const assembling = new Map<number, Assembling>();
+  let assemblingBytes = 0;
   let ended = false;
   const writer = new SessionWriter((message) => {
     if (!stream.writableEnded && !stream.destroyed) stream.write(message);
@@ -32,17 +48,92 @@ export function serveSession(
       stream.end();
     }
   };
-  const settle = (callId: number, outcome: CallOutcome) => {
-    if (!running.delete(callId)) return;
+  const settle = (callId: number, outcome: CallOutcome, inPieces: boolean) => {
+    if (!running.has(callId)) return;
+    if (inPieces && outcome.value && outcome.value.byteLength > chunkBytes) {
+      return sendInPieces(callId, outcome.value);
+    }
+    running.delete(callId);
     writer.output(toOutput(callId, outcome));
     finishIfDone();
   };
-  const start = (message: CallMessage) => {
+  // A piece is written once the one before it is: few are in memory at once. Its log lines,
+  // already batched, go first; the call counts as running until its output is queued.
+  const sendInPieces = (callId: number, value: Uint8Array) => {
+    writer.flush();
+    const pieces = splitParts([value]).map((parts) => parts[0]);
+    const last = pieces.pop()!;
+    let next = 0;
+    const sendNext = () => {
+      if (stream.writableEnded || stream.destroyed) return;
+      if (next < pieces.length) {
+        const chunk = { call_id: callId, data: pieces[next++] };
+        stream.write({ outputs: [], logs: [], items: [], value_chunks: [chunk] }, sendNext);
+        return;
+      }
+      running.delete(callId);
+      writer.output({ call_id: callId, value: last });
+      finishIfDone();
+    };
+    sendNext();
+  };
+  const refuse = (callId: number, error: StupidModalError) => writer.output(failure(callId, error.code, error.message));
+  const receive = (message: CallMessage) => {
     const callId = message.call_id;
-    if (running.has(callId)) {
+    if (running.has(callId) || assembling.has(callId)) {
       writer.output(failure(callId, Code.ALREADY_EXISTS, `call id ${callId} is already running in this session`));
       return;
     }
+    const size = message.args_size ?? 0;
+    if (size <= message.args.byteLength) return start(message);
+    if (size > maxPayloadBytes) {
+      return refuse(
+        callId,
+        new StupidModalError(
+          Code.RESOURCE_EXHAUSTED,
+          `arguments are ${size} bytes, over the server's limit of ${maxPayloadBytes} bytes`,
+        ),
+      );
+    }
+    assembling.set(callId, { message, pieces: [message.args], received: 0 });
+    addPiece(callId, message.args, false);
+  };
+  const addPiece = (callId: number, data: Uint8Array, add = true) => {
+    const call = assembling.get(callId);
+    if (!call) return; // a call refused or cancelled meanwhile
+    if (add) call.pieces.push(data);
+    call.received += data.byteLength;
+    assemblingBytes += data.byteLength;
+    const size = call.message.args_size!;
+    let problem: StupidModalError | undefined;
+    if (call.received > size) {
+      problem = new StupidModalError(
+        Code.INVALID_ARGUMENT,
+        `call ${callId}'s argument chunks come to more than its args_size of ${size} bytes`,
+      );
+    } else if (assemblingBytes > 2 * maxPayloadBytes) {
+      problem = new StupidModalError(
+        Code.RESOURCE_EXHAUSTED,
+        `over ${2 * maxPayloadBytes} bytes of arguments are arriving at once on this session`,
+      );
+    }
+    if (problem) {
+      dropAssembling(callId);
+      return refuse(callId, problem);
+    }
+    if (call.received < size) return;
+    dropAssembling(callId);
+    start({ ...call.message, args: joinPieces(call.pieces) });
+  };
+  const dropAssembling = (callId: number) => {
+    const call = assembling.get(callId);
+    if (!call) return false;
+    assembling.delete(callId);
+    assemblingBytes -= call.received;
+    return true;
+  };
+  const start = (message: CallMessage) => {
+    const callId = message.call_id;
     try {
       const app = store.find(message.version, message.app_name);
       checkCallTarget(who, app, store);
@@ -56,19 +147,35 @@ export function serveSession(
         identity: who,
       });
       running.set(callId, poolCall);
-      poolCall.outcome.then((outcome) => settle(callId, outcome));
+      const inPieces = message.accept_chunks === true;
+      poolCall.outcome.then((outcome) => settle(callId, outcome, inPieces));
     } catch (err) {
       const error = StupidModalError.from(err);
       writer.output(failure(callId, error.code, error.message));
     }
   };
   stream.on("data", (request: SessionRequest) => {
-    for (const message of request.calls) start(message);
-    for (const { call_id } of request.cancels) running.get(call_id)?.cancel();
+    for (const message of request.calls) receive(message);
+    for (const { call_id, data } of request.args_chunks ?? []) addPiece(call_id, data);
+    for (const { call_id } of request.cancels) {
+      if (dropAssembling(call_id)) {
+        refuse(call_id, new StupidModalError(Code.CANCELLED, "call cancelled by the caller"));
+      } else running.get(call_id)?.cancel();
+    }
     for (const { call_id, count } of request.acks) running.get(call_id)?.credit(count);
   });
   stream.on("end", () => {
     ended = true;
+    for (const callId of [...assembling.keys()]) {
+      dropAssembling(callId);
+      refuse(
+        callId,
+        new StupidModalError(
+          Code.INVALID_ARGUMENT,
+          `the session ended before call ${callId}'s arguments were all sent`,
+        ),
+      );
+    }
     finishIfDone();
   });
   const endNow = () => {
@@ -80,6 +187,7 @@ export function serveSession(
   const cancelAll = () => {
     ended = true;
     openSessions.delete(endNow);
+    assembling.clear();
     for (const call of running.values()) call.cancel();
   };
   stream.on("cancelled", cancelAll);

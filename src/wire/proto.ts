@@ -105,6 +105,16 @@ export interface CallMessage {
   args: Uint8Array;
   method?: string;
   params?: Uint8Array;
+  /** All the arguments' bytes, when more than `args` holds: the rest come as ArgsChunks. */
+  args_size?: number;
+  /** The caller takes a large result as ValueChunks before the Output. */
+  accept_chunks?: boolean;
+}
+
+/** A piece of a call's arguments, or of its result: the pieces arrive in order. */
+export interface ChunkMessage {
+  call_id: number;
+  data: Uint8Array;
 }
 
 /** One call's outcome on the session stream. */
@@ -130,6 +140,7 @@ export interface SessionRequest {
   calls: CallMessage[];
   cancels: { call_id: number }[];
   acks: { call_id: number; count: number }[];
+  args_chunks: ChunkMessage[];
 }
 
 /** One value a generator call yielded. */
@@ -143,6 +154,7 @@ export interface SessionResponse {
   outputs: OutputMessage[];
   logs: LogLineMessage[];
   items: ItemMessage[];
+  value_chunks?: ChunkMessage[];
 }
 
 /** Invoke's request. */

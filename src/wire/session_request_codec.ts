@@ -5,7 +5,7 @@
  * Field numbers as in protos/stupid_modal.proto.
  */
 import { Buffer } from "node:buffer";
-import type { CallMessage, SessionRequest } from "./proto.ts";
+import type { CallMessage, ChunkMessage, SessionRequest } from "./proto.ts";
 
 /** A call as the caller sends it: the CBOR arguments as parts, written one after the other. */
 export interface OutgoingCall {
@@ -16,6 +16,15 @@ export interface OutgoingCall {
   args: Uint8Array[];
   method?: string;
   params?: Uint8Array;
+  /** All the arguments' bytes, when `args` is only the first piece. */
+  args_size?: number;
+  accept_chunks?: boolean;
+}
+
+/** A further piece of a call's arguments, as parts written one after the other. */
+export interface OutgoingChunk {
+  call_id: number;
+  data: Uint8Array[];
 }
 
 /** What a caller sends on its session stream. */
@@ -23,6 +32,7 @@ export interface OutgoingRequest {
   calls: OutgoingCall[];
   cancels: { call_id: number }[];
   acks: { call_id: number; count: number }[];
+  args_chunks?: OutgoingChunk[];
 }
 
 // Wire types: 0 varint, 2 length-delimited.
@@ -46,7 +56,8 @@ function utf8(name: string): Uint8Array {
 
 /**
  * Encodes a SessionRequest (`Call`: call_id 1, version 2, app_name 3, function 4, args 5, method 6,
- * params 7; `Cancel`: call_id 1; `Ack`: call_id 1, count 2), default values left out.
+ * params 7, args_size 8, accept_chunks 9; `Cancel`: call_id 1; `Ack`: call_id 1, count 2;
+ * `ArgsChunk`: call_id 1, data 2), default values left out.
  *
  * @example
  * ```ts
@@ -59,6 +70,8 @@ export function encodeSessionRequest(request: OutgoingRequest): Buffer {
   for (const call of calls) total += fieldBytes(1, call.size);
   for (const cancel of request.cancels) total += fieldBytes(2, varintField(1, cancel.call_id));
   for (const ack of request.acks) total += fieldBytes(3, varintField(1, ack.call_id) + varintField(2, ack.count));
+  const chunks = request.args_chunks ?? [];
+  for (const chunk of chunks) total += fieldBytes(4, chunkBytes(chunk));
   const out = Buffer.allocUnsafe(total);
   let at = 0;
   for (const call of calls) {
@@ -81,6 +94,8 @@ export function encodeSessionRequest(request: OutgoingRequest): Buffer {
       out.set(params, at);
       at += params.byteLength;
     }
+    at = writeVarintField(out, at, 8, call.call.args_size ?? 0);
+    at = writeVarintField(out, at, 9, call.call.accept_chunks ? 1 : 0);
   }
   for (const cancel of request.cancels) {
     at = writeTag(out, at, 2, lengthDelimited, varintField(1, cancel.call_id));
@@ -91,7 +106,27 @@ export function encodeSessionRequest(request: OutgoingRequest): Buffer {
     at = writeVarintField(out, at, 1, ack.call_id);
     at = writeVarintField(out, at, 2, ack.count);
   }
+  for (const chunk of chunks) {
+    at = writeTag(out, at, 4, lengthDelimited, chunkBytes(chunk));
+    at = writeVarintField(out, at, 1, chunk.call_id);
+    at = writeTag(out, at, 2, lengthDelimited, partsBytes(chunk.data));
+    for (const part of chunk.data) {
+      out.set(part, at);
+      at += part.byteLength;
+    }
+  }
   return out;
+}
+
+function partsBytes(parts: Uint8Array[]): number {
+  let bytes = 0;
+  for (const part of parts) bytes += part.byteLength;
+  return bytes;
+}
+
+/** An ArgsChunk's bytes inside its field (its data field is written even when empty). */
+function chunkBytes(chunk: OutgoingChunk): number {
+  return varintField(1, chunk.call_id) + fieldBytes(2, partsBytes(chunk.data));
 }
 
 interface MeasuredCall {
@@ -109,12 +144,12 @@ function measureCall(call: OutgoingCall): MeasuredCall {
   const appName = utf8(call.app_name);
   const functionName = utf8(call.function);
   const method = utf8(call.method ?? "");
-  let argsBytes = 0;
-  for (const part of call.args) argsBytes += part.byteLength;
+  const argsBytes = partsBytes(call.args);
   const paramsBytes = call.params?.byteLength ?? 0;
   const size = varintField(1, call.call_id) + stringField(2, version.byteLength) +
     stringField(3, appName.byteLength) + stringField(4, functionName.byteLength) + stringField(5, argsBytes) +
-    stringField(6, method.byteLength) + stringField(7, paramsBytes);
+    stringField(6, method.byteLength) + stringField(7, paramsBytes) + varintField(8, call.args_size ?? 0) +
+    varintField(9, call.accept_chunks ? 1 : 0);
   return { call, size, version, appName, functionName, method, argsBytes };
 }
 
@@ -185,15 +220,16 @@ const utf8Decoder = new TextDecoder();
  * ```
  */
 export function decodeSessionRequest(bytes: Uint8Array): SessionRequest {
-  const request: SessionRequest = { calls: [], cancels: [], acks: [] };
+  const request: SessionRequest = { calls: [], cancels: [], acks: [], args_chunks: [] };
   const reader = new Reader(bytes, 0, bytes.byteLength);
   while (reader.more()) {
     const [field, wireType] = reader.tag();
-    if (field >= 1 && field <= 3) {
+    if (field >= 1 && field <= 4) {
       const inner = reader.message(field, wireType);
       if (field === 1) request.calls.push(readCall(inner));
       else if (field === 2) request.cancels.push(readCancel(inner));
-      else request.acks.push(readAck(inner));
+      else if (field === 3) request.acks.push(readAck(inner));
+      else request.args_chunks.push(readChunk(inner));
     } else reader.skip(wireType);
   }
   return request;
@@ -208,6 +244,8 @@ function readCall(reader: Reader): CallMessage {
     args: empty,
     method: "",
     params: empty,
+    args_size: 0,
+    accept_chunks: false,
   };
   while (reader.more()) {
     const [field, wireType] = reader.tag();
@@ -233,11 +271,28 @@ function readCall(reader: Reader): CallMessage {
       case 7:
         call.params = reader.bytes(field, wireType);
         break;
+      case 8:
+        call.args_size = reader.varint(field, wireType);
+        break;
+      case 9:
+        call.accept_chunks = reader.varint(field, wireType) !== 0;
+        break;
       default:
         reader.skip(wireType);
     }
   }
   return call;
+}
+
+function readChunk(reader: Reader): ChunkMessage {
+  const chunk: ChunkMessage = { call_id: 0, data: empty };
+  while (reader.more()) {
+    const [field, wireType] = reader.tag();
+    if (field === 1) chunk.call_id = reader.varint(field, wireType);
+    else if (field === 2) chunk.data = reader.bytes(field, wireType);
+    else reader.skip(wireType);
+  }
+  return chunk;
 }
 
 function readCancel(reader: Reader): { call_id: number } {
