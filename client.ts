@@ -66,6 +66,8 @@ export interface CallTarget {
   /** For a class: the method, and the constructor parameters of the instance to call it on. */
   method?: string;
   params?: unknown[];
+  /** The map this call is an input of (numbered by the caller): the server logs a map's inputs together. */
+  mapId?: number;
 }
 
 /**
@@ -140,6 +142,7 @@ export class Client {
         args: encoded,
         method: target.method ?? "",
         params: target.params && target.params.length > 0 ? this.#encodeArgs(target.params) : new Uint8Array(),
+        map_id: target.mapId,
       },
       onLog,
       signal,

@@ -13,6 +13,7 @@ import { executorsOf, startTestServer, type TestServer, useServer } from "./help
 import { deployFixture } from "./helpers/deploy.ts";
 import { app, fragile, remoteLines, slow, steady, sturdy } from "./fixtures/faults_app.ts";
 import { nextLine } from "./helpers/remote_lines.ts";
+import { servedLines, succeeded } from "./helpers/served_inputs.ts";
 
 const callerPath = new URL("./fixtures/faults_caller.ts", import.meta.url).pathname;
 
@@ -206,12 +207,18 @@ Deno.test("a caller killed mid-map: the server cancels its inputs and frees the 
 
     // Both busy executors are killed, which happens with the queue dropped, in the same turn.
     await eventually("the executors are freed", async () => (await executorsOf(server.dataDir)).length === 0);
-    const lines = () => server.output.filter((line) => line.startsWith("call faults-fixture.slow "));
+    // Failed inputs have a line each; the map's successes are counted in its summary lines.
+    const cancelledLines = () =>
+      servedLines(server.output, "faults-fixture.slow").calls.filter((line) =>
+        line.endsWith("CANCELLED: cancelled by the caller")
+      );
+    const accounted = () => cancelledLines().length + succeeded(server.output, "faults-fixture.slow");
     // (ps stops listing an executor before the server has reaped it and failed its input.)
-    await eventually("every input has its line", () => Promise.resolve(lines().length >= 200));
-    const cancelled = lines().filter((line) => line.endsWith("CANCELLED: cancelled by the caller")).length;
-    const succeeded = lines().filter((line) => line.endsWith(" ok")).length;
-    equal(cancelled + succeeded, 200, `every input has its one line:\n${lines().join("\n")}`);
+    await eventually("every input is accounted for", () => Promise.resolve(accounted() >= 200));
+    const cancelled = cancelledLines().length;
+    const finished = succeeded(server.output, "faults-fixture.slow");
+    const lines = servedLines(server.output, "faults-fixture.slow");
+    equal(accounted(), 200, `every input is accounted for once:\n${[...lines.calls, ...lines.summaries].join("\n")}`);
     ok(cancelled > 150, `${cancelled} of 200 inputs cancelled`);
 
     // Queued inputs never ran: a later call of the same function runs right after the ones that did.
@@ -219,11 +226,11 @@ Deno.test("a caller killed mid-map: the server cancels its inputs and frees the 
     const starts = (await Array.fromAsync(client.appLogs({ app_name: "faults-fixture", tail: 1000 })))
       .map((entry) => entry.text).filter((text) => text.startsWith("start "));
     equal(starts.at(-1), "start -1");
-    equal(lines().length, 201, "no input had a second outcome");
+    equal(accounted(), 201, "no input had a second outcome");
     // Those that finished, plus at most the two killed while running, plus the later call.
-    ok(starts.length <= succeeded + 2 + 1, `${starts.length} inputs started, ${succeeded} finished`);
+    ok(starts.length <= finished + 2 + 1, `${starts.length} inputs started, ${finished} finished`);
     console.log(
-      `caller killed mid-map: ${succeeded} inputs finished, ${cancelled} cancelled, ${starts.length - 1} ran`,
+      `caller killed mid-map: ${finished} inputs finished, ${cancelled} cancelled, ${starts.length - 1} ran`,
     );
   } finally {
     client.close();

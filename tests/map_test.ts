@@ -1,6 +1,7 @@
 /** map, starmap and forEach: order, backpressure, errors, and cancellation of what is left. */
 import { deepStrictEqual, equal, ok, rejects } from "node:assert/strict";
 import { RemoteError } from "../mod.ts";
+import { servedLines, succeeded } from "./helpers/served_inputs.ts";
 import { startTestServer, useServer } from "./helpers/test_server.ts";
 import { add, app, failsOn, slow, square } from "./fixtures/fanout_app.ts";
 
@@ -40,6 +41,21 @@ Deno.test("map, starmap and forEach", async (t) => {
       ok(results[1] instanceof RemoteError);
       equal((results[1] as RemoteError).message, "input 2 is bad");
       equal(results[2], 3);
+    });
+
+    await t.step("the server logs a map's successes in summary lines and each failure on its own", async () => {
+      const before = server.output.length;
+      const bad = range(300).map((x) => x % 3 === 0 ? x : -1);
+      const results = await Array.fromAsync(failsOn.map(range(300), bad, { returnExceptions: true }));
+      equal(results.filter((result) => result instanceof RemoteError).length, 100);
+      const { calls, summaries } = servedLines(server.output.slice(before), "fanout-fixture.failsOn");
+      equal(calls.length, 100, "a line for each failed input");
+      ok(calls.every((line) => / UNKNOWN: RangeError: input \d+ is bad$/.test(line)), calls.join("\n"));
+      ok(summaries.length >= 1 && summaries.length < 200, `${summaries.length} summary lines`);
+      equal(succeeded(server.output.slice(before), "fanout-fixture.failsOn"), 200, summaries.join("\n"));
+      // A single call still has its own line.
+      equal(await failsOn.remote(7, 0), 7);
+      equal(servedLines(server.output, "fanout-fixture.failsOn").calls.at(-1)?.endsWith(" ok"), true);
     });
 
     await t.step("without returnExceptions an error ends the map", async () => {
@@ -84,7 +100,7 @@ Deno.test("map, starmap and forEach", async (t) => {
       // One more call, queued behind whatever the map left: once it is answered, every input the
       // map sent has run or been cancelled.
       equal(await slow.remote(-1), -1);
-      const ran = server.output.filter((line) => /call fanout-fixture\.slow .* ok$/.test(line)).length;
+      const ran = succeeded(server.output, "fanout-fixture.slow");
       // At most: the 10 taken, what 4 executors finish meanwhile (four rounds, slack for a loaded
       // machine), and the extra call; far below the 210 that run without cancellation.
       ok(ran <= 10 + 16 + 1, `${ran} inputs ran after the map was stopped`);

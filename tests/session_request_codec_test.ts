@@ -115,9 +115,9 @@ Deno.test("the server's SessionRequest decoder reads what the contract writes as
 });
 
 Deno.test("the server's SessionRequest decoder skips unknown fields and keeps the last of a repeated scalar", () => {
-  // calls { call_id 1: 7, unknown 9 (varint) 1, unknown 10 (fixed32), function 4: "x", call_id 1: 8 },
+  // calls { call_id 1: 7, unknown 11 (varint) 1, unknown 13 (fixed32), function 4: "x", call_id 1: 8 },
   // then an unknown top-level field 15 (fixed64).
-  const call = [0x08, 7, 0x48, 1, 0x55, 1, 2, 3, 4, 0x22, 1, 0x78, 0x08, 8];
+  const call = [0x08, 7, 0x58, 1, 0x6d, 1, 2, 3, 4, 0x22, 1, 0x78, 0x08, 8];
   const bytes = new Uint8Array([0x0a, call.length, ...call, 0x79, 1, 2, 3, 4, 5, 6, 7, 8]);
   const request = decodeSessionRequest(bytes);
   equal(request.calls.length, 1);

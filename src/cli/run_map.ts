@@ -60,8 +60,8 @@ export async function runMap(
   progress: ProgressLine,
 ): Promise<number> {
   progress.total = inputs.total;
-  const start: StartCall = (args, signal) =>
-    client.call(target, args, signal).then(
+  const start: StartCall = (args, signal, mapId) =>
+    client.call({ ...target, mapId }, args, signal).then(
       (value) => {
         progress.settled(false);
         return value;

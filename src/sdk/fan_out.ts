@@ -7,8 +7,11 @@
 import { StupidModalError } from "../wire/errors.ts";
 import type { MapOptions } from "./map_inputs.ts";
 
-/** Starts one call; it must reject once `signal` aborts. */
-export type StartCall = (args: unknown[], signal: AbortSignal) => Promise<unknown>;
+/** Starts one call of the map `mapId`; it must reject once `signal` aborts. */
+export type StartCall = (args: unknown[], signal: AbortSignal, mapId: number) => Promise<unknown>;
+
+/** Numbers the maps of this process: the server logs each map's inputs together. */
+let lastMapId = 0;
 
 type Outcome = { value: unknown; error?: undefined } | { error: StupidModalError; value?: undefined };
 
@@ -24,6 +27,7 @@ export async function* fanOut(
     throw new TypeError(`maxOutstanding must be a positive whole number, got ${maxOutstanding}`);
   }
   const controller = new AbortController();
+  const mapId = ++lastMapId;
   // Ordered: outcomes by input index, taken in index order. Unordered: outcomes as they finish.
   const byIndex = new Map<number, Outcome>();
   const asFinished: Outcome[] = [];
@@ -59,7 +63,7 @@ export async function* fanOut(
         if (step.done || controller.signal.aborted) break;
         const index = sent++;
         outstanding++;
-        start(step.value, controller.signal).then(
+        start(step.value, controller.signal, mapId).then(
           (value) => settle(index, { value }),
           (error) => settle(index, { error: StupidModalError.from(error) }),
         );

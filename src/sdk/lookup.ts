@@ -79,7 +79,7 @@ export async function lookup<F extends (...args: never[]) => unknown>(
 function deployedBackend(appName: string, client: Client): RemoteBackend {
   const connection = () => Promise.resolve(client);
   return {
-    call: (functionName, args, signal) => client.call({ appName, functionName }, args, signal),
+    call: (functionName, args, signal, target) => client.call({ appName, functionName, ...target }, args, signal),
     stream: (functionName, args) => client.callStream({ appName, functionName }, args),
     spawn: async (functionName, args) =>
       new FunctionCall(await client.spawn({ appName, functionName }, args), connection),

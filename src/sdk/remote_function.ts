@@ -109,7 +109,7 @@ export interface RemoteBackend {
     functionName: string,
     args: unknown[],
     signal?: AbortSignal,
-    method?: { method: string; params: unknown[] },
+    target?: { method?: string; params?: unknown[]; mapId?: number },
   ): Promise<unknown>;
   stream(functionName: string, args: unknown[]): AsyncGenerator<unknown>;
   spawn(functionName: string, args: unknown[]): Promise<FunctionCall<unknown>>;
@@ -121,7 +121,7 @@ export function remoteFunction<Args extends unknown[], Result>(
   fn: DefinedFunction,
   backend: RemoteBackend,
 ): RemoteFunction<Args, Result> {
-  const start: StartCall = (args, signal) => backend.call(fn.name, args, signal);
+  const start: StartCall = (args, signal, mapId) => backend.call(fn.name, args, signal, { mapId });
   const map = (...args: unknown[]) => {
     const { iterables, options } = splitOptions(args);
     return fanOut(zipInputs(iterables), start, options);

@@ -21,6 +21,7 @@ import { type AppVersion, requireFunction } from "./app_store.ts";
 import { type Grants, workerPermissions } from "./grants.ts";
 import { withRetries } from "./retries.ts";
 import type { AppLogs } from "./app_logs.ts";
+import { MapSummary } from "./map_summary.ts";
 import { redact, type SecretEnv, type Secrets } from "./secrets.ts";
 
 /** What a call of a class names: a method, and the instance's constructor parameters (CBOR). */
@@ -45,6 +46,8 @@ export interface SubmitOptions {
   identity?: Identity;
   /** Relayed by another cluster node, which counted and audited it: not again here. */
   relayed?: boolean;
+  /** The map the call is an input of: its success is logged in the map's summary line. */
+  summary?: MapSummary;
 }
 
 /** Triggers whose calls count against a token's calls in flight, and how the audit log names them. */
@@ -105,6 +108,8 @@ export class Scheduler {
   #poolApps = new Map<string, string>();
   #nextInput = 1;
   #closed = false;
+  /** Maps with inputs in flight, whose last lines are written at close. */
+  #summaries = new Set<MapSummary>();
 
   constructor(settings: SchedulerSettings) {
     this.#settings = settings;
@@ -155,14 +160,55 @@ export class Scheduler {
           onStart: (pid) => monitor.running(watched, pid),
         }),
     );
+    const { summary } = options;
+    summary?.started();
     const outcome = call.outcome.then((outcome) => {
       const shown = secrets ? redactOutcome(outcome, secrets.values) : outcome;
-      appLog({ stream: 0, text: this.#logCall(app, functionName, started, shown, call.attempts()) }, true);
+      if (summary && !shown.failure) summary.succeeded(performance.now() - started);
+      else appLog({ stream: 0, text: this.#logCall(app, functionName, started, shown, call.attempts()) }, true);
       monitor.finished(watched, shown, call.attempts());
       release?.();
+      summary?.settled();
       return shown;
     });
     return { outcome, cancel: call.cancel, credit: call.credit };
+  }
+
+  /**
+   * The summary of a map's inputs of one function: its lines go to the server's output and the
+   * app's logs. `onBusy` is told when an input of it is submitted while none was in flight, `onIdle`
+   * when none is in flight any more.
+   */
+  mapSummary(
+    app: AppVersion,
+    functionName: string,
+    mapId: number,
+    onIdle: () => void,
+    onBusy: (summary: MapSummary) => void,
+  ): MapSummary {
+    const { log, appLogs } = this.#settings;
+    const summary: MapSummary = new MapSummary(`${app.name}.${functionName}`, (line) => {
+      log(line);
+      appLogs.write({
+        time_ms: Date.now(),
+        app_name: app.name,
+        function: functionName,
+        call_id: `map-${mapId}`,
+        stream: 0,
+        text: line,
+        server: true,
+      });
+    }, {
+      onBusy: () => {
+        this.#summaries.add(summary);
+        onBusy(summary);
+      },
+      onIdle: () => {
+        this.#summaries.delete(summary);
+        onIdle();
+      },
+    });
+    return summary;
   }
 
   /** Refuses a call its function cannot take: a method of a plain function, garbage parameters, too many bytes. */
@@ -260,6 +306,7 @@ export class Scheduler {
   /** Stops every pool: waiting and running calls get `reason`, executors are killed. */
   async close(reason: CallOutcome): Promise<void> {
     this.#closed = true;
+    for (const summary of this.#summaries) summary.flush();
     const pools = [...this.#pools.values()];
     this.#pools.clear();
     this.#poolApps.clear();

@@ -9,7 +9,8 @@ import { Code, StupidModalError } from "../wire/errors.ts";
 import type { CallMessage, LogStream, OutputMessage, SessionRequest, SessionResponse } from "../wire/proto.ts";
 import type { CallOutcome } from "../sandbox/call_outcome.ts";
 import type { PoolCall } from "../sandbox/executor_pool.ts";
-import type { AppStore } from "./app_store.ts";
+import type { AppStore, AppVersion } from "./app_store.ts";
+import type { MapSummary } from "./map_summary.ts";
 import type { Scheduler } from "./scheduler.ts";
 import type { Identity } from "./auth.ts";
 import { checkCallTarget } from "./call_access.ts";
@@ -36,6 +37,17 @@ export function serveSession(
   maxPayloadBytes: number,
 ): void {
   const running = new Map<number, PoolCall>();
+  /** Summaries of the maps with inputs in flight, by map id, version and function. */
+  const summaries = new Map<string, MapSummary>();
+  // Kept once an input of it is submitted; forgotten when none is in flight.
+  const summaryOf = (message: CallMessage, app: AppVersion): MapSummary | undefined => {
+    if (!message.map_id) return undefined;
+    const key = `${message.map_id}/${app.version}/${message.function}`;
+    return summaries.get(key) ??
+      scheduler.mapSummary(app, message.function, message.map_id, () => summaries.delete(key), (summary) => {
+        summaries.set(key, summary);
+      });
+  };
   const assembling = new Map<number, Assembling>();
   let assemblingBytes = 0;
   let ended = false;
@@ -145,6 +157,7 @@ export function serveSession(
         classCall: message,
         onItem,
         identity: who,
+        summary: summaryOf(message, app),
       });
       running.set(callId, poolCall);
       const inPieces = message.accept_chunks === true;

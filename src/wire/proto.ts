@@ -109,6 +109,8 @@ export interface CallMessage {
   args_size?: number;
   /** The caller takes a large result as ValueChunks before the Output. */
   accept_chunks?: boolean;
+  /** Nonzero for the inputs of one map: the server logs their successes as summary lines. */
+  map_id?: number;
 }
 
 /** A piece of a call's arguments, or of its result: the pieces arrive in order. */

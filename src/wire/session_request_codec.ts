@@ -19,6 +19,8 @@ export interface OutgoingCall {
   /** All the arguments' bytes, when `args` is only the first piece. */
   args_size?: number;
   accept_chunks?: boolean;
+  /** Nonzero for the inputs of one map. */
+  map_id?: number;
 }
 
 /** A further piece of a call's arguments, as parts written one after the other. */
@@ -56,7 +58,7 @@ function utf8(name: string): Uint8Array {
 
 /**
  * Encodes a SessionRequest (`Call`: call_id 1, version 2, app_name 3, function 4, args 5, method 6,
- * params 7, args_size 8, accept_chunks 9; `Cancel`: call_id 1; `Ack`: call_id 1, count 2;
+ * params 7, args_size 8, accept_chunks 9, map_id 10; `Cancel`: call_id 1; `Ack`: call_id 1, count 2;
  * `ArgsChunk`: call_id 1, data 2), default values left out.
  *
  * @example
@@ -96,6 +98,7 @@ export function encodeSessionRequest(request: OutgoingRequest): Buffer {
     }
     at = writeVarintField(out, at, 8, call.call.args_size ?? 0);
     at = writeVarintField(out, at, 9, call.call.accept_chunks ? 1 : 0);
+    at = writeVarintField(out, at, 10, call.call.map_id ?? 0);
   }
   for (const cancel of request.cancels) {
     at = writeTag(out, at, 2, lengthDelimited, varintField(1, cancel.call_id));
@@ -149,7 +152,7 @@ function measureCall(call: OutgoingCall): MeasuredCall {
   const size = varintField(1, call.call_id) + stringField(2, version.byteLength) +
     stringField(3, appName.byteLength) + stringField(4, functionName.byteLength) + stringField(5, argsBytes) +
     stringField(6, method.byteLength) + stringField(7, paramsBytes) + varintField(8, call.args_size ?? 0) +
-    varintField(9, call.accept_chunks ? 1 : 0);
+    varintField(9, call.accept_chunks ? 1 : 0) + varintField(10, call.map_id ?? 0);
   return { call, size, version, appName, functionName, method, argsBytes };
 }
 
@@ -246,6 +249,7 @@ function readCall(reader: Reader): CallMessage {
     params: empty,
     args_size: 0,
     accept_chunks: false,
+    map_id: 0,
   };
   while (reader.more()) {
     const [field, wireType] = reader.tag();
@@ -276,6 +280,9 @@ function readCall(reader: Reader): CallMessage {
         break;
       case 9:
         call.accept_chunks = reader.varint(field, wireType) !== 0;
+        break;
+      case 10:
+        call.map_id = reader.varint(field, wireType);
         break;
       default:
         reader.skip(wireType);

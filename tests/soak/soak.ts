@@ -12,6 +12,7 @@
  */
 import { parseArgs } from "node:util";
 import { processTable } from "../helpers/process_table.ts";
+import { accountedFor } from "../helpers/served_inputs.ts";
 import { executorsOf, startTestServer, type TestServer } from "../helpers/test_server.ts";
 import type { CallerReport } from "./soak_caller.ts";
 
@@ -210,7 +211,8 @@ export async function soak(options: SoakOptions): Promise<SoakResult> {
       missing += report.missing;
       for (const line of report.unexpected) failures.push(`${report.caller}: unexpected outcome ${line}`);
     }
-    const serverLines = server.output.filter((line) => line.startsWith("call soak-fixture.")).length;
+    // A line per call, except a map's successes, which its summary lines count.
+    const serverLines = accountedFor(server.output, "soak-fixture.");
     const finalInputs = typeof stillServing === "string" ? 0 : sum(stillServing.inputs);
     if (duplicates > 0) failures.push(`${duplicates} inputs had more than one outcome`);
     if (missing > 0) failures.push(`${missing} inputs had no outcome`);
