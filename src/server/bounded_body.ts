@@ -1,6 +1,7 @@
 /** Reads an HTTP request's body, refusing one over a size limit before or while it arrives. */
 import { Code } from "../wire/errors.ts";
 import { HttpError } from "./http_status.ts";
+import { joinPieces } from "../wire/value_chunks.ts";
 
 /**
  * The whole body of `request`, at most `limit` bytes: 413 if its Content-Length says more (nothing
@@ -37,14 +38,7 @@ export async function readBoundedBody(request: Request, limit: number, stop?: Ab
   } finally {
     stop?.removeEventListener("abort", onStop);
   }
-  if (chunks.length === 1) return chunks[0];
-  const body = new Uint8Array(size);
-  let offset = 0;
-  for (const chunk of chunks) {
-    body.set(chunk, offset);
-    offset += chunk.byteLength;
-  }
-  return body;
+  return joinPieces(chunks);
 }
 
 function tooLarge(size: string, limit: number): HttpError {
