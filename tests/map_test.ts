@@ -44,18 +44,24 @@ Deno.test("map, starmap and forEach", async (t) => {
     });
 
     await t.step("the server logs a map's successes in summary lines and each failure on its own", async () => {
-      const before = server.output.length;
+      // A single call's line fences off what earlier steps printed (lines arrive in order).
+      const singleOk = /^call fanout-fixture\.failsOn \S+ ok$/;
+      const start = server.output.length;
+      equal(await failsOn.remote(1, 0), 1);
+      const before = server.output.indexOf(await server.waitForLine(singleOk, start), start) + 1;
       const bad = range(300).map((x) => x % 3 === 0 ? x : -1);
       const results = await Array.fromAsync(failsOn.map(range(300), bad, { returnExceptions: true }));
       equal(results.filter((result) => result instanceof RemoteError).length, 100);
+      // A single call after the map has a line of its own; once it is read, so are the map's lines.
+      const after = server.output.length;
+      equal(await failsOn.remote(7, 0), 7);
+      await server.waitForLine(singleOk, after);
       const { calls, summaries } = servedLines(server.output.slice(before), "fanout-fixture.failsOn");
+      ok(calls.pop()?.endsWith(" ok"), "the single call's line comes last");
       equal(calls.length, 100, "a line for each failed input");
       ok(calls.every((line) => / UNKNOWN: RangeError: input \d+ is bad$/.test(line)), calls.join("\n"));
       ok(summaries.length >= 1 && summaries.length < 200, `${summaries.length} summary lines`);
-      equal(succeeded(server.output.slice(before), "fanout-fixture.failsOn"), 200, summaries.join("\n"));
-      // A single call still has its own line.
-      equal(await failsOn.remote(7, 0), 7);
-      equal(servedLines(server.output, "fanout-fixture.failsOn").calls.at(-1)?.endsWith(" ok"), true);
+      equal(succeeded(server.output.slice(before), "fanout-fixture.failsOn"), 200 + 1, summaries.join("\n"));
     });
 
     await t.step("without returnExceptions an error ends the map", async () => {

@@ -17,8 +17,8 @@ export interface TestServer {
   process: Deno.ChildProcess;
   /** Every line the server printed so far. */
   output: string[];
-  /** Resolves when a printed line matches. */
-  waitForLine(pattern: RegExp): Promise<string>;
+  /** Resolves when a line printed (from line `from` on) matches. */
+  waitForLine(pattern: RegExp, from?: number): Promise<string>;
   /** SIGTERM, wait for exit, check no executor process is left, remove the data directory. */
   stop(): Promise<void>;
 }
@@ -75,8 +75,8 @@ export async function startTestServer(flags: string[] = [], options: TestServerO
     }
   };
   const collected = Promise.all([forEachLine(process.stdout, onLine), forEachLine(process.stderr, onLine)]);
-  const waitForLine = (pattern: RegExp) => {
-    const seen = output.find((line) => pattern.test(line));
+  const waitForLine = (pattern: RegExp, from = 0) => {
+    const seen = output.slice(from).find((line) => pattern.test(line));
     if (seen) return Promise.resolve(seen);
     return new Promise<string>((resolve) => waiters.push({ pattern, resolve }));
   };
