@@ -4,7 +4,7 @@
  */
 import { deepStrictEqual, equal } from "node:assert/strict";
 import { startTestServer, useServer } from "./helpers/test_server.ts";
-import { app, describe, pieces, reverse } from "./fixtures/large_app.ts";
+import { app, describe, Flipper, pieces, reverse } from "./fixtures/large_app.ts";
 
 const patterned = (length: number) => new Uint8Array(length).map((_, i) => (i * 7 + 3) % 251);
 
@@ -43,6 +43,9 @@ Deno.test("large byte arrays arrive exact", async (t) => {
       }
       equal(await describe.remote("after", bytes, 9, false), `after:${bytes.byteLength}:${bytes[9]}:false`);
       deepStrictEqual(await reverse.remote(bytes), bytes.slice().reverse());
+    });
+    await t.step("to and from a class's method", async () => {
+      deepStrictEqual(await Flipper.with(0x0f).remote.flip(bytes), bytes.map((byte) => byte ^ 0x0f));
     });
     await t.step("as the items of a generator", async () => {
       const got = await Array.fromAsync(pieces.remoteGen(bytes, 1024 * 1024));

@@ -23,6 +23,7 @@ import { type DeliverySettings, InputStream } from "./input_stream.ts";
 import { InputPuller } from "./input_puller.ts";
 import type { OutputTable } from "./output_table.ts";
 import type { StoredOutcome } from "./input_batch.ts";
+import { type Bytes, wholeBytes } from "../wire/value_chunks.ts";
 
 /** What the cluster scheduler works with besides the local scheduler's settings. */
 export interface ClusterParts {
@@ -112,7 +113,7 @@ export class ClusterScheduler extends Scheduler {
   }
 
   /** Sends a call to the cluster; generators run here. */
-  override submit(app: AppVersion, functionName: string, args: Uint8Array, options: SubmitOptions = {}): PoolCall {
+  override submit(app: AppVersion, functionName: string, args: Bytes, options: SubmitOptions = {}): PoolCall {
     const spec = requireFunction(app, functionName);
     if (spec.is_generator || options.relayed) {
       return super.submit(app, functionName, args, options);
@@ -125,7 +126,7 @@ export class ClusterScheduler extends Scheduler {
     const { who, trigger, watched, release } = this.admit(app, functionName, args, options, options.label ?? key);
     const input: ClusterInput = {
       key,
-      args,
+      args: wholeBytes(args),
       method: spec.is_class ? options.classCall?.method : undefined,
       params: spec.is_class ? options.classCall?.params : undefined,
       trigger,

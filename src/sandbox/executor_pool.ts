@@ -7,6 +7,7 @@
 import { Code, type StupidModalError } from "../wire/errors.ts";
 import { type CallOutcome, failed } from "./call_outcome.ts";
 import type { Evictable, ExecutorBudget } from "./executor_budget.ts";
+import type { Bytes } from "../wire/value_chunks.ts";
 import type { ExecutorLogLine } from "./executor_messages.ts";
 import { type ExecutorEvents, ExecutorProcess, type ExecutorSpec } from "./executor_process.ts";
 
@@ -32,7 +33,8 @@ export interface PoolSettings {
 /** One input handed to a pool. */
 export interface PoolInput {
   id: number;
-  args: Uint8Array;
+  /** The CBOR arguments, whole or in pieces (written to the executor one after the other). */
+  args: Bytes;
   /** For a class: the method to call. */
   method?: string;
   /** For a generator: receives each yielded value (CBOR). */

@@ -17,6 +17,7 @@ import { FrameWriter } from "./frame_writer.ts";
 import type { ExecutorInit, ExecutorLogLine } from "./executor_messages.ts";
 import { readFailureReport } from "./failure_report.ts";
 import { executorMode, standalone } from "./standalone.ts";
+import { type Bytes, wholeBytes } from "../wire/value_chunks.ts";
 
 /** Everything needed to start executors for one function of one app version. */
 export interface ExecutorSpec {
@@ -54,7 +55,8 @@ const drainGraceMs = 10_000;
 /** One input as an executor runs it. */
 export interface ExecutorInput {
   readonly id: number;
-  readonly args: Uint8Array;
+  /** The CBOR arguments, whole or in pieces. */
+  readonly args: Bytes;
   /** For a class: the method to call. */
   readonly method?: string;
   readonly timeoutMs: number;
@@ -193,7 +195,7 @@ export class ExecutorProcess<T extends ExecutorInput = ExecutorInput> {
     const sent: Sent<T> = { input, started: false, cancelled: false, deadline: 0, printed: 0, mark: 0 };
     this.#sent.set(input.id, sent);
     if (!input.method) this.#output!.frame(FrameKind.Call, input.id, input.args);
-    else this.#output!.frame(FrameKind.CallMethod, input.id, methodPayload(input.method, input.args));
+    else this.#output!.frame(FrameKind.CallMethod, input.id, methodPayload(input.method, wholeBytes(input.args)));
     if (this.#active < this.#maxInputs) this.#start(sent);
     else this.#waiting.push(sent);
   }

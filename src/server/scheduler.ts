@@ -22,6 +22,7 @@ import { type Grants, workerPermissions } from "./grants.ts";
 import { withRetries } from "./retries.ts";
 import type { AppLogs } from "./app_logs.ts";
 import { MapSummary } from "./map_summary.ts";
+import { type Bytes, bytesLength } from "../wire/value_chunks.ts";
 import { redact, type SecretEnv, type Secrets } from "./secrets.ts";
 
 /** What a call of a class names: a method, and the instance's constructor parameters (CBOR). */
@@ -117,7 +118,7 @@ export class Scheduler {
   }
 
   /** Submits one call; throws NOT_FOUND for an unknown function. */
-  submit(app: AppVersion, functionName: string, args: Uint8Array, options: SubmitOptions = {}): PoolCall {
+  submit(app: AppVersion, functionName: string, args: Bytes, options: SubmitOptions = {}): PoolCall {
     const { onLog = () => {}, classCall, onItem, label } = options;
     if (this.#closed) throw new StupidModalError(Code.UNAVAILABLE, "the server is shutting down");
     const spec = requireFunction(app, functionName);
@@ -212,7 +213,7 @@ export class Scheduler {
   }
 
   /** Refuses a call its function cannot take: a method of a plain function, garbage parameters, too many bytes. */
-  protected checkCall(spec: FunctionSpec, args: Uint8Array, options: SubmitOptions): void {
+  protected checkCall(spec: FunctionSpec, args: Bytes, options: SubmitOptions): void {
     const { classCall } = options;
     if (spec.is_class && !classCall?.method) {
       throw new StupidModalError(Code.INVALID_ARGUMENT, `"${spec.name}" is a class: a call names one of its methods`);
@@ -226,10 +227,11 @@ export class Scheduler {
     if (params.byteLength > 0 && !Array.isArray(decodeValue(params, "the class's parameters"))) {
       throw new StupidModalError(Code.INVALID_ARGUMENT, "the class's parameters must be one CBOR array");
     }
-    if (args.byteLength > this.#settings.maxPayloadBytes) {
+    const size = bytesLength(args);
+    if (size > this.#settings.maxPayloadBytes) {
       throw new StupidModalError(
         Code.RESOURCE_EXHAUSTED,
-        `arguments are ${args.byteLength} bytes, over the server's limit of ${this.#settings.maxPayloadBytes} bytes`,
+        `arguments are ${size} bytes, over the server's limit of ${this.#settings.maxPayloadBytes} bytes`,
       );
     }
   }
@@ -241,7 +243,7 @@ export class Scheduler {
   protected admit(
     app: AppVersion,
     functionName: string,
-    args: Uint8Array,
+    args: Bytes,
     options: SubmitOptions,
     id: string,
   ): { who: Identity; trigger: CallTrigger; watched: WatchedCall; release?: () => void } {
@@ -260,7 +262,7 @@ export class Scheduler {
       functionName,
       trigger,
       caller: trigger === "schedule" ? "schedule" : who.name,
-      argsBytes: args.byteLength,
+      argsBytes: bytesLength(args),
     });
     return { who, trigger, watched, release };
   }

@@ -15,7 +15,7 @@ import type { Scheduler } from "./scheduler.ts";
 import type { Identity } from "./auth.ts";
 import { checkCallTarget } from "./call_access.ts";
 import { SessionWriter } from "./session_writer.ts";
-import { chunkBytes, joinPieces, splitParts } from "../wire/value_chunks.ts";
+import { type Bytes, chunkBytes, splitParts } from "../wire/value_chunks.ts";
 
 /** A call whose arguments are still arriving in pieces. */
 interface Assembling {
@@ -135,7 +135,8 @@ export function serveSession(
     }
     if (call.received < size) return;
     dropAssembling(callId);
-    start({ ...call.message, args: joinPieces(call.pieces) });
+    // The pieces go to the executor one after the other, never joined here.
+    start(call.message, call.pieces);
   };
   const dropAssembling = (callId: number) => {
     const call = assembling.get(callId);
@@ -144,7 +145,7 @@ export function serveSession(
     assemblingBytes -= call.received;
     return true;
   };
-  const start = (message: CallMessage) => {
+  const start = (message: CallMessage, args: Bytes = message.args) => {
     const callId = message.call_id;
     try {
       const app = store.find(message.version, message.app_name);
@@ -152,7 +153,7 @@ export function serveSession(
       const onLog = (line: { stream: LogStream; text: string }) =>
         writer.log({ call_id: callId, stream: line.stream, text: line.text });
       const onItem = (value: Uint8Array) => writer.item({ call_id: callId, value });
-      const poolCall = scheduler.submit(app, message.function, message.args, {
+      const poolCall = scheduler.submit(app, message.function, args, {
         onLog,
         classCall: message,
         onItem,

@@ -5,6 +5,36 @@
  * by grpc-js on both ends.
  */
 
+/** Bytes whole, or as pieces to be taken one after the other (never joined where they can be written in turn). */
+export type Bytes = Uint8Array | Uint8Array[];
+
+/**
+ * The number of bytes, whole or in pieces.
+ *
+ * @example
+ * ```ts
+ * bytesLength([new Uint8Array(2), new Uint8Array(3)]); // 5
+ * ```
+ */
+export function bytesLength(bytes: Bytes): number {
+  if (!Array.isArray(bytes)) return bytes.byteLength;
+  let total = 0;
+  for (const piece of bytes) total += piece.byteLength;
+  return total;
+}
+
+/**
+ * The bytes as one array (pieces joined; whole bytes as they are).
+ *
+ * @example
+ * ```ts
+ * const args = wholeBytes(call.args);
+ * ```
+ */
+export function wholeBytes(bytes: Bytes): Uint8Array {
+  return Array.isArray(bytes) ? joinPieces(bytes) : bytes;
+}
+
 /** The size of a piece, and the size above which a value is sent in pieces. */
 export const chunkBytes = 1024 * 1024;
 
@@ -48,9 +78,7 @@ export function splitParts(parts: Uint8Array[], size = chunkBytes): Uint8Array[]
  */
 export function joinPieces(pieces: Uint8Array[]): Uint8Array {
   if (pieces.length === 1) return pieces[0];
-  let total = 0;
-  for (const piece of pieces) total += piece.byteLength;
-  const joined = new Uint8Array(total);
+  const joined = new Uint8Array(bytesLength(pieces));
   let at = 0;
   for (const piece of pieces) {
     joined.set(piece, at);
