@@ -95,6 +95,25 @@ Deno.test("registration refuses sneaky imports, unsafe paths and clashing files,
       );
     });
 
+    await t.step("a shipped JSON module that is not JSON is refused when registered", async () => {
+      const main = define + 'import data from "./data.json" with { type: "json" };\nexport const size = data.length;\n';
+      await rejects(
+        client.registerApp(await request({ "main.ts": main, "data.json": "{ not json" }, [{}])),
+        refused(Code.INVALID_ARGUMENT, /does not load.*data\.json/s),
+      );
+    });
+
+    await t.step("code that parses but cannot load fails its first call, naming the cause", async () => {
+      const main = define + 'import { missing } from "./other.ts";\nexport const use = missing;\n';
+      const version = await client.registerApp(
+        await request({ "main.ts": main, "other.ts": "export const present = 1;\n" }, [{}]),
+      );
+      await rejects(
+        client.call({ version, functionName: "f" }, []),
+        refused(Code.FAILED_PRECONDITION, /the app failed to load: .*does not provide an export named 'missing'/),
+      );
+    });
+
     await t.step("the server still registers and runs a good app", async () => {
       const version = await client.registerApp(await request({ "main.ts": define }, [{}]));
       equal(await client.call({ version, functionName: "f" }, []), 1);

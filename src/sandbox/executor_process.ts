@@ -269,17 +269,19 @@ export class ExecutorProcess<T extends ExecutorInput = ExecutorInput> {
    */
   async #accept(listener: Deno.Listener, socket: string): Promise<void> {
     const folder = dirname(socket);
-    const gone = this.exited.then(() => undefined);
+    // The process's own end (not `exited`, which waits for what this reads).
+    const gone = this.#child.status.then(() => undefined);
     // Whatever was written there meanwhile goes with the process, at the latest.
     this.exited.then(() => Deno.remove(folder, { recursive: true }).catch(() => {}));
     const control = await Promise.race([listener.accept(), gone]);
-    const data = control && await Promise.race([listener.accept(), gone]);
-    listener.close();
-    await Deno.remove(folder, { recursive: true }).catch(() => {});
     if (control) {
+      // Read at once: a failure to load comes this way, and no worker connection follows it.
       this.#control = control;
       this.#serve(control, false);
     }
+    const data = control && await Promise.race([listener.accept(), gone]);
+    listener.close();
+    await Deno.remove(folder, { recursive: true }).catch(() => {});
     if (!data) return this.#drained.resolve();
     this.#output = new FrameWriter(data);
     if (this.#stopping || this.#killReason) this.stop();

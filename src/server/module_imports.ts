@@ -12,6 +12,8 @@ let typescript: typeof ts | undefined;
 export interface ModuleImports {
   specifiers: string[];
   computedDynamicImport: boolean;
+  /** Whether the parser read it without a syntax error (false also when it could not tell). */
+  parsed: boolean;
 }
 
 /** Parses one module's source and lists its imports, re-exports and literal dynamic imports. */
@@ -38,7 +40,9 @@ export async function moduleImports(path: string, source: string): Promise<Modul
     ts.forEachChild(node, visit);
   };
   visit(file);
-  return { specifiers: [...specifiers], computedDynamicImport };
+  // The parser's own list of syntax errors (not part of TypeScript's typed API; absent means unknown).
+  const errors = (file as unknown as { parseDiagnostics?: unknown[] }).parseDiagnostics;
+  return { specifiers: [...specifiers], computedDynamicImport, parsed: errors?.length === 0 };
 }
 
 function scriptKind(ts: typeof typescript & object, path: string): ts.ScriptKind {
