@@ -80,7 +80,7 @@ Deno.test("an executor killed or frozen mid-call fails or retries its call; the 
       const replacement = await second;
       ok(replacement !== first, "the retry ran on a new executor");
       equal(await retried, "done retried");
-      ok(server.output.some((line) => /call faults-fixture\.sturdy .* after 2 attempts ok$/.test(line)));
+      await server.waitForLine(/call faults-fixture\.sturdy .* after 2 attempts ok$/);
       equal(await alongside, "done alongside-kill", "the other function's call was unaffected");
       ok(await isAlive(neighbour), "the other function's executor lives on");
       equal(await fragile.remote("after-kill", 0), "done after-kill", "the pool recovered");

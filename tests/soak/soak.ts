@@ -211,9 +211,13 @@ export async function soak(options: SoakOptions): Promise<SoakResult> {
       missing += report.missing;
       for (const line of report.unexpected) failures.push(`${report.caller}: unexpected outcome ${line}`);
     }
-    // A line per call, except a map's successes, which its summary lines count.
-    const serverLines = accountedFor(server.output, "soak-fixture.");
+    // A line per call, except a map's successes, which its summary lines count (written just
+    // after the replies: waited for, up to a bound).
     const finalInputs = typeof stillServing === "string" ? 0 : sum(stillServing.inputs);
+    const logged = () => accountedFor(server.output, "soak-fixture.");
+    await server.waitForOutput(() => logged() >= sum(inputs) + finalInputs, "a line for every input", 10)
+      .catch(() => {});
+    const serverLines = logged();
     if (duplicates > 0) failures.push(`${duplicates} inputs had more than one outcome`);
     if (missing > 0) failures.push(`${missing} inputs had no outcome`);
     if (serverLines !== sum(inputs) + finalInputs) {
