@@ -4,7 +4,7 @@
  * calls. Here separate caller processes make thousands of calls each and then disconnect, in
  * several ways and round after round, and the server must stay up and keep answering.
  */
-import { deepStrictEqual, ok, strictEqual } from "node:assert/strict";
+import { deepStrictEqual, strictEqual } from "node:assert/strict";
 import { startTestServer, type TestServer, useServer } from "./helpers/test_server.ts";
 import { app, increment } from "./fixtures/churn_app.ts";
 
