@@ -130,8 +130,19 @@ function baseRequest(typeName: string, registration: Record<string, unknown>): R
     case "InvokeRequest":
     case "SpawnRequest":
       return { ...target, args: encodeValue([1, 2]) };
-    case "SessionRequest":
-      return { calls: [{ call_id: 1, ...target, args: encodeValue([1]) }], cancels: [{ call_id: 9 }], acks: [] };
+    case "SessionRequest": {
+      // A second call whose arguments come in two pieces, the second as an ArgsChunk.
+      const pieces = encodeValue([1]);
+      return {
+        calls: [
+          { call_id: 1, ...target, args: encodeValue([1]) },
+          { call_id: 2, ...target, args: pieces.subarray(0, 1), args_size: pieces.byteLength },
+        ],
+        cancels: [{ call_id: 9 }],
+        acks: [],
+        args_chunks: [{ call_id: 2, data: pieces.subarray(1) }],
+      };
+    }
     case "SpawnMapRequest":
       return { ...target, args: [encodeValue([1]), encodeValue([2])] };
     case "GetCallRequest":
