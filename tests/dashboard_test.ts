@@ -14,6 +14,7 @@ import { lookup } from "../mod.ts";
 import { launchChromium } from "./helpers/browser.ts";
 import { deployFixture } from "./helpers/deploy.ts";
 import { startTestServer, type TestServer } from "./helpers/test_server.ts";
+import { webUrl } from "./helpers/web_url.ts";
 
 const repoRoot = new URL("../", import.meta.url).pathname;
 const artifacts = new URL("./artifacts/dashboard/", import.meta.url).pathname;
@@ -321,13 +322,6 @@ Deno.test("the dashboard, live in a browser", async (t) => {
     await gate.close();
   }
 });
-
-/** The web port's base URL, from the line the server prints. */
-function webUrl(server: TestServer): string {
-  const line = server.output.find((line) => line.startsWith("web endpoints on "));
-  ok(line, `the server printed no web address:\n${server.output.join("\n")}`);
-  return /^web endpoints on (https?:\/\/[^/]+)\//.exec(line)![1];
-}
 
 /** A loopback HTTP server whose answer waits until the test opens the gate. */
 function startGate() {

@@ -7,6 +7,7 @@ import { Client } from "../client.ts";
 import { parseServerArgs } from "../src/server/server_config.ts";
 import { toJsonValue } from "../src/server/json_value.ts";
 import { startTestServer, type TestServer } from "./helpers/test_server.ts";
+import { webUrl } from "./helpers/web_url.ts";
 
 const repoRoot = new URL("../", import.meta.url).pathname;
 const deployApp = new URL("./fixtures/deploy_app.ts", import.meta.url).pathname;
@@ -46,15 +47,6 @@ async function deploy(server: TestServer, module: string): Promise<void> {
   const permissions = ["--no-prompt", "--allow-net=127.0.0.1", "--allow-read", "--allow-env"];
   const { code, stdout, stderr } = await run(Deno.execPath(), ["run", ...permissions, deployApp, module], env);
   equal(code, 0, `deploying ${module} failed:\n${stdout}${stderr}`);
-}
-
-/** The base URL the server printed: `web endpoints on http://127.0.0.1:PORT/apps/<app>/<function>`. */
-function webUrl(server: TestServer): string {
-  const line = server.output.find((line) => line.startsWith("web endpoints on "));
-  ok(line, `the server printed no web address:\n${server.output.join("\n")}`);
-  const match = /^web endpoints on (http:\/\/[^/]+)\/apps\/<app>\/<function>$/.exec(line);
-  ok(match, line);
-  return match[1];
 }
 
 /** Resolves once `fn` of the shop app has printed `text` (its app logs, followed), then stops following. */

@@ -7,6 +7,7 @@ import { readBoundedBody } from "../server/bounded_body.ts";
 import type { DashboardSessions } from "./dashboard_sessions.ts";
 import { htmlResponse, methodNotAllowed, redirect } from "./dashboard_responses.ts";
 import { loginPage } from "./login_page.ts";
+import { LoginThrottle } from "./login_throttle.ts";
 import { clearedSessionCookie, readSessionCookie, sessionCookie } from "./session_cookie.ts";
 import type { DashboardIdentity, IdentifyToken } from "./token_identity.ts";
 
@@ -25,7 +26,7 @@ const maxFormBytes = 16 * 1024;
  * @example
  * ```ts
  * const login = new DashboardLogin(identify, new DashboardSessions(), assetsVersion);
- * router.route("/login", (request) => login.serveLogin(request));
+ * router.route("/login", (request, _params, client) => login.serveLogin(request, client.address));
  * const visitor = login.visitor(request); // undefined: not logged in
  * ```
  */
@@ -33,11 +34,18 @@ export class DashboardLogin {
   #identify: IdentifyToken;
   #sessions: DashboardSessions;
   #assetsVersion: string;
+  #throttle: LoginThrottle;
 
-  constructor(identify: IdentifyToken, sessions: DashboardSessions, assetsVersion: string) {
+  constructor(
+    identify: IdentifyToken,
+    sessions: DashboardSessions,
+    assetsVersion: string,
+    throttle = new LoginThrottle(),
+  ) {
     this.#identify = identify;
     this.#sessions = sessions;
     this.#assetsVersion = assetsVersion;
+    this.#throttle = throttle;
   }
 
   /** The request's identity: its session's, or its bearer token's; undefined for nobody. */
@@ -55,8 +63,11 @@ export class DashboardLogin {
       : undefined;
   }
 
-  /** `GET /login` shows the form (or goes on, if logged in); `POST /login` checks the token. */
-  async serveLogin(request: Request): Promise<Response> {
+  /**
+   * `GET /login` shows the form (or goes on, if logged in); `POST /login` checks the token, unless
+   * `address` has had too many refused lately (429 then, with the seconds to wait).
+   */
+  async serveLogin(request: Request, address: string): Promise<Response> {
     const url = new URL(request.url);
     if (request.method === "GET" || request.method === "HEAD") {
       const next = safeNext(url.searchParams.get("next"));
@@ -78,14 +89,23 @@ export class DashboardLogin {
     const next = safeNext(form.get("next"));
     const token = (form.get("token") ?? "").trim();
     if (!token) return this.#form(400, next, "Enter a token.");
+    const waitMs = this.#throttle.waitMs(address);
+    if (waitMs > 0) {
+      const seconds = Math.ceil(waitMs / 1000);
+      return this.#form(429, next, `Too many refused logins from your address; try again in ${seconds} s.`, {
+        "retry-after": String(seconds),
+      });
+    }
     let identity: DashboardIdentity;
     try {
       identity = this.#identify(token);
     } catch (err) {
+      this.#throttle.refused(address);
       const error = StupidModalError.from(err);
       const status = error.code === Code.PERMISSION_DENIED ? 403 : 401;
       return this.#form(status, next, `That token was refused: ${error.message}.`);
     }
+    this.#throttle.succeeded(address);
     const id = this.#sessions.open(identity, () => this.#check(token) !== undefined);
     const secure = url.protocol === "https:";
     return redirect(next, { "set-cookie": sessionCookie(id, this.#sessions.ttlMs / 1000, secure) });
@@ -101,8 +121,8 @@ export class DashboardLogin {
     return redirect("/login", { "set-cookie": clearedSessionCookie(secure) });
   }
 
-  #form(status: number, next: string, error: string): Response {
-    return htmlResponse(loginPage({ next, error, assetsVersion: this.#assetsVersion }), status);
+  #form(status: number, next: string, error: string, headers?: HeadersInit): Response {
+    return htmlResponse(loginPage({ next, error, assetsVersion: this.#assetsVersion }), status, headers);
   }
 
   #check(token: string): DashboardIdentity | undefined {

@@ -98,7 +98,7 @@ export function mountDashboard(router: WebRouter, options: DashboardOptions): vo
 
   router
     .route("/", page("overview"))
-    .route("/login", (request) => login.serveLogin(request))
+    .route("/login", (request, _params, client) => login.serveLogin(request, client.address))
     .route("/logout", (request) => login.serveLogout(request))
     .route("/ui/assets/:file", (request, { file }) => serveAsset(request, file))
     .route("/ui/apps", page("apps"))

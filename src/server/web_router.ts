@@ -2,8 +2,20 @@
 import { Code, StupidModalError } from "../wire/errors.ts";
 import { errorResponse } from "./http_status.ts";
 
-/** Answers one request; `params` holds the route's named path segments, percent-decoded. */
-export type RouteHandler = (request: Request, params: Record<string, string>) => Response | Promise<Response>;
+/** Who sent a request: its address as the server saw it. */
+export interface WebClient {
+  address: string;
+}
+
+/**
+ * Answers one request; `params` holds the route's named path segments, percent-decoded, and
+ * `client` who sent it.
+ */
+export type RouteHandler = (
+  request: Request,
+  params: Record<string, string>,
+  client: WebClient,
+) => Response | Promise<Response>;
 
 /**
  * Path patterns (`/apps/:app/:function`, as `URLPattern` reads them) and their handlers, tried in
@@ -26,13 +38,13 @@ export class WebRouter {
   }
 
   /** The answer of the first route whose pattern matches the request's path. */
-  handle(request: Request): Response | Promise<Response> {
+  handle(request: Request, client: WebClient = { address: "" }): Response | Promise<Response> {
     const pathname = new URL(request.url).pathname;
     for (const { pattern, handler } of this.#routes) {
       const match = pattern.exec({ pathname });
       if (!match) continue;
       const params = decodeParams(match.pathname.groups);
-      if (params) return handler(request, params);
+      if (params) return handler(request, params, client);
     }
     return errorResponse(new StupidModalError(Code.NOT_FOUND, `nothing is served at ${pathname}`));
   }

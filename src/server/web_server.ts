@@ -62,11 +62,11 @@ export function startWebServer(options: WebServerOptions): WebServer {
     );
   options.routes?.(router, closing.signal);
 
-  const serve = async (request: Request): Promise<Response> => {
+  const serve = async (request: Request, info: Deno.ServeHandlerInfo<Deno.NetAddr>): Promise<Response> => {
     const started = performance.now();
     let response: Response;
     try {
-      response = await router.handle(request);
+      response = await router.handle(request, { address: info.remoteAddr.hostname });
     } catch (err) {
       if (!(err instanceof StupidModalError)) {
         log(`internal error in a web request: ${err instanceof Error ? err.stack : String(err)}`);
