@@ -11,18 +11,12 @@ import type { CallOutcome } from "../sandbox/call_outcome.ts";
 import type { PoolCall } from "../sandbox/executor_pool.ts";
 import type { AppStore, AppVersion } from "./app_store.ts";
 import type { MapSummary } from "./map_summary.ts";
+import { ArgsAssembly, type PieceResult } from "./args_assembly.ts";
 import type { Scheduler } from "./scheduler.ts";
 import type { Identity } from "./auth.ts";
 import { checkCallTarget } from "./call_access.ts";
 import { SessionWriter } from "./session_writer.ts";
 import { type Bytes, chunkBytes, splitParts } from "../wire/value_chunks.ts";
-
-/** A call whose arguments are still arriving in pieces. */
-interface Assembling {
-  message: CallMessage;
-  pieces: Uint8Array[];
-  received: number;
-}
 
 /**
  * Serves a session authenticated as `who`; `openSessions` gets a way to end it at shutdown. A call's
@@ -48,8 +42,7 @@ export function serveSession(
         summaries.set(key, summary);
       });
   };
-  const assembling = new Map<number, Assembling>();
-  let assemblingBytes = 0;
+  const assembly = new ArgsAssembly(maxPayloadBytes);
   let ended = false;
   const writer = new SessionWriter((message) => {
     if (!stream.writableEnded && !stream.destroyed) stream.write(message);
@@ -90,60 +83,18 @@ export function serveSession(
     sendNext();
   };
   const refuse = (callId: number, error: StupidModalError) => writer.output(failure(callId, error.code, error.message));
+  // Whole arguments start their call; arguments in pieces go to the executor as pieces, never joined here.
+  const proceed = (result: PieceResult, callId: number) => {
+    if (result.state === "whole") start(result.message, result.args);
+    else if (result.state === "refused") refuse(callId, result.error);
+  };
   const receive = (message: CallMessage) => {
     const callId = message.call_id;
-    if (running.has(callId) || assembling.has(callId)) {
+    if (running.has(callId) || assembly.has(callId)) {
       writer.output(failure(callId, Code.ALREADY_EXISTS, `call id ${callId} is already running in this session`));
       return;
     }
-    const size = message.args_size ?? 0;
-    if (size <= message.args.byteLength) return start(message);
-    if (size > maxPayloadBytes) {
-      return refuse(
-        callId,
-        new StupidModalError(
-          Code.RESOURCE_EXHAUSTED,
-          `arguments are ${size} bytes, over the server's limit of ${maxPayloadBytes} bytes`,
-        ),
-      );
-    }
-    assembling.set(callId, { message, pieces: [message.args], received: 0 });
-    addPiece(callId, message.args, false);
-  };
-  const addPiece = (callId: number, data: Uint8Array, add = true) => {
-    const call = assembling.get(callId);
-    if (!call) return; // a call refused or cancelled meanwhile
-    if (add) call.pieces.push(data);
-    call.received += data.byteLength;
-    assemblingBytes += data.byteLength;
-    const size = call.message.args_size!;
-    let problem: StupidModalError | undefined;
-    if (call.received > size) {
-      problem = new StupidModalError(
-        Code.INVALID_ARGUMENT,
-        `call ${callId}'s argument chunks come to more than its args_size of ${size} bytes`,
-      );
-    } else if (assemblingBytes > 2 * maxPayloadBytes) {
-      problem = new StupidModalError(
-        Code.RESOURCE_EXHAUSTED,
-        `over ${2 * maxPayloadBytes} bytes of arguments are arriving at once on this session`,
-      );
-    }
-    if (problem) {
-      dropAssembling(callId);
-      return refuse(callId, problem);
-    }
-    if (call.received < size) return;
-    dropAssembling(callId);
-    // The pieces go to the executor one after the other, never joined here.
-    start(call.message, call.pieces);
-  };
-  const dropAssembling = (callId: number) => {
-    const call = assembling.get(callId);
-    if (!call) return false;
-    assembling.delete(callId);
-    assemblingBytes -= call.received;
-    return true;
+    proceed(assembly.begin(message), callId);
   };
   const start = (message: CallMessage, args: Bytes = message.args) => {
     const callId = message.call_id;
@@ -170,9 +121,9 @@ export function serveSession(
   };
   stream.on("data", (request: SessionRequest) => {
     for (const message of request.calls) receive(message);
-    for (const { call_id, data } of request.args_chunks ?? []) addPiece(call_id, data);
+    for (const { call_id, data } of request.args_chunks ?? []) proceed(assembly.add(call_id, data), call_id);
     for (const { call_id } of request.cancels) {
-      if (dropAssembling(call_id)) {
+      if (assembly.drop(call_id)) {
         refuse(call_id, new StupidModalError(Code.CANCELLED, "call cancelled by the caller"));
       } else running.get(call_id)?.cancel();
     }
@@ -180,8 +131,8 @@ export function serveSession(
   });
   stream.on("end", () => {
     ended = true;
-    for (const callId of [...assembling.keys()]) {
-      dropAssembling(callId);
+    for (const callId of assembly.ids()) {
+      assembly.drop(callId);
       refuse(
         callId,
         new StupidModalError(
@@ -201,7 +152,7 @@ export function serveSession(
   const cancelAll = () => {
     ended = true;
     openSessions.delete(endNow);
-    assembling.clear();
+    assembly.clear();
     for (const call of running.values()) call.cancel();
   };
   stream.on("cancelled", cancelAll);
