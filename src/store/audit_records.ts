@@ -15,7 +15,7 @@ export class AuditRecords {
 
   append(entry: AuditEntry): void {
     this.#database.defer(() =>
-      this.#database.db.prepare(
+      this.#database.statement(
         "INSERT INTO audit (time_ms, token, action, app_name, function, count, detail) VALUES (?, ?, ?, ?, ?, ?, ?)",
       ).run(entry.time_ms, entry.token, entry.action, entry.app_name, entry.function, entry.count, entry.detail)
     );

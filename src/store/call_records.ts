@@ -38,7 +38,7 @@ export class CallRecords {
 
   create(row: CallRow): void {
     this.#database.defer(() =>
-      this.#database.db.prepare(
+      this.#database.statement(
         "INSERT INTO calls (id, app_name, version, function, trigger, caller, created_at, inputs_closed) VALUES (?, ?, ?, ?, ?, ?, ?, 0)",
       ).run(row.id, row.appName, row.version, row.function, row.trigger, row.caller, row.createdAt)
     );
@@ -46,7 +46,7 @@ export class CallRecords {
 
   addInput(callId: string, index: number, args: Uint8Array): void {
     this.#database.defer(() =>
-      this.#database.db.prepare("INSERT INTO call_inputs (call_id, idx, args) VALUES (?, ?, ?)").run(
+      this.#database.statement("INSERT INTO call_inputs (call_id, idx, args) VALUES (?, ?, ?)").run(
         callId,
         index,
         args,
@@ -66,27 +66,25 @@ export class CallRecords {
     if (this.#frozen) return;
     const stored = encodeValue(output.failure ? { failure: output.failure } : { value: output.value });
     this.#database.defer(() =>
-      this.#database.db.prepare("UPDATE call_inputs SET outcome = ?, failed = ? WHERE call_id = ? AND idx = ?")
+      this.#database.statement("UPDATE call_inputs SET outcome = ?, failed = ? WHERE call_id = ? AND idx = ?")
         .run(stored, output.failure?.code ?? null, callId, output.call_id)
     );
   }
 
   closeInputs(callId: string): void {
-    this.#database.defer(() =>
-      this.#database.db.prepare("UPDATE calls SET inputs_closed = 1 WHERE id = ?").run(callId)
-    );
+    this.#database.defer(() => this.#database.statement("UPDATE calls SET inputs_closed = 1 WHERE id = ?").run(callId));
   }
 
   finish(callId: string, at: number): void {
     if (this.#frozen) return;
     this.#database.defer(() =>
-      this.#database.db.prepare("UPDATE calls SET finished_at = ? WHERE id = ?").run(at, callId)
+      this.#database.statement("UPDATE calls SET finished_at = ? WHERE id = ?").run(at, callId)
     );
   }
 
   /** One call, if stored. */
   get(callId: string): CallRow | undefined {
-    const row = this.#database.db.prepare("SELECT * FROM calls WHERE id = ?").get(callId);
+    const row = this.#database.statement("SELECT * FROM calls WHERE id = ?").get(callId);
     return row ? toCallRow(row) : undefined;
   }
 

@@ -2,7 +2,7 @@
  * The embedded store: one SQLite file (`<data-dir>/store.db`, through `node:sqlite`), owner-only,
  * in WAL mode. Writes made on the hot path are queued and committed together once per tick.
  */
-import { DatabaseSync } from "node:sqlite";
+import { DatabaseSync, type StatementSync } from "node:sqlite";
 import { join } from "node:path";
 import { Code, StupidModalError } from "../wire/errors.ts";
 
@@ -54,6 +54,8 @@ export class Database {
   #onError: (err: Error) => void;
   #retry: ReturnType<typeof setTimeout> | undefined;
   #failing = false;
+  /** Statements by their SQL, prepared once: writes made per call or per input repeat a few. */
+  #statements = new Map<string, StatementSync>();
 
   private constructor(path: string, db: DatabaseSync, onError: (err: Error) => void) {
     this.path = path;
@@ -144,6 +146,16 @@ export class Database {
       this.#failing = false;
     }
     waiting?.resolve();
+  }
+
+  /**
+   * The prepared statement of `sql`, made on first use (preparing costs ~4 µs of the ~6 µs a
+   * one-row insert takes here).
+   */
+  statement(sql: string): StatementSync {
+    let statement = this.#statements.get(sql);
+    if (!statement) this.#statements.set(sql, statement = this.db.prepare(sql));
+    return statement;
   }
 
   /** Runs `body` in one transaction, rolled back if it throws. */

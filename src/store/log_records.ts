@@ -1,5 +1,5 @@
 /** Recent log lines of apps, as rows of the store; the oldest are dropped beyond a bound. */
-import type { SQLInputValue, StatementSync } from "node:sqlite";
+import type { SQLInputValue } from "node:sqlite";
 import type { AppLogEntry } from "../wire/proto.ts";
 import type { Database } from "./database.ts";
 
@@ -12,6 +12,7 @@ const gatherMs = 25;
 const rowsPerInsert = 64;
 const insertLines = "INSERT INTO logs (time_ms, app_name, function, call_id, stream, text, server) VALUES";
 const lineValues = "(?, ?, ?, ?, ?, ?, ?)";
+const insertManyLines = `${insertLines} ${Array(rowsPerInsert).fill(lineValues).join(", ")}`;
 
 /** Puts a line's seven values into `values` from `at` on. */
 function setLine(values: SQLInputValue[], at: number, entry: AppLogEntry): void {
@@ -32,9 +33,6 @@ export class LogRecords {
   #database: Database;
   #pending: AppLogEntry[] = [];
   #timer: ReturnType<typeof setTimeout> | undefined;
-  /** Statements inserting one line, and `rowsPerInsert` lines at once. */
-  #insertOne: StatementSync | undefined;
-  #insertMany: StatementSync | undefined;
 
   constructor(database: Database) {
     this.#database = database;
@@ -58,22 +56,21 @@ export class LogRecords {
 
   /** Inserts lines, many per statement (a statement per line costs twice as much). */
   #insert(entries: AppLogEntry[]): void {
-    const { db } = this.#database;
     let at = 0;
     if (entries.length >= rowsPerInsert) {
-      this.#insertMany ??= db.prepare(`${insertLines} ${Array(rowsPerInsert).fill(lineValues).join(", ")}`);
+      const insertMany = this.#database.statement(insertManyLines);
       const values: SQLInputValue[] = new Array(rowsPerInsert * 7);
       for (; at + rowsPerInsert <= entries.length; at += rowsPerInsert) {
         for (let row = 0; row < rowsPerInsert; row++) setLine(values, row * 7, entries[at + row]);
-        this.#insertMany.run(...values);
+        insertMany.run(...values);
       }
     }
     if (at === entries.length) return;
-    this.#insertOne ??= db.prepare(`${insertLines} ${lineValues}`);
+    const insertOne = this.#database.statement(`${insertLines} ${lineValues}`);
     const values: SQLInputValue[] = new Array(7);
     for (; at < entries.length; at++) {
       setLine(values, 0, entries[at]);
-      this.#insertOne.run(...values);
+      insertOne.run(...values);
     }
   }
 
