@@ -5,6 +5,7 @@
  * Field numbers as in protos/stupid_modal.proto.
  */
 import { Buffer } from "node:buffer";
+import { partsLength } from "./cbor_parts.ts";
 import type { CallMessage, ChunkMessage, SessionRequest } from "./proto.ts";
 
 /** A call as the caller sends it: the CBOR arguments as parts, written one after the other. */
@@ -112,7 +113,7 @@ export function encodeSessionRequest(request: OutgoingRequest): Buffer {
   for (const chunk of chunks) {
     at = writeTag(out, at, 4, lengthDelimited, chunkBytes(chunk));
     at = writeVarintField(out, at, 1, chunk.call_id);
-    at = writeTag(out, at, 2, lengthDelimited, partsBytes(chunk.data));
+    at = writeTag(out, at, 2, lengthDelimited, partsLength(chunk.data));
     for (const part of chunk.data) {
       out.set(part, at);
       at += part.byteLength;
@@ -121,15 +122,9 @@ export function encodeSessionRequest(request: OutgoingRequest): Buffer {
   return out;
 }
 
-function partsBytes(parts: Uint8Array[]): number {
-  let bytes = 0;
-  for (const part of parts) bytes += part.byteLength;
-  return bytes;
-}
-
 /** An ArgsChunk's bytes inside its field (its data field is written even when empty). */
 function chunkBytes(chunk: OutgoingChunk): number {
-  return varintField(1, chunk.call_id) + fieldBytes(2, partsBytes(chunk.data));
+  return varintField(1, chunk.call_id) + fieldBytes(2, partsLength(chunk.data));
 }
 
 interface MeasuredCall {
@@ -147,7 +142,7 @@ function measureCall(call: OutgoingCall): MeasuredCall {
   const appName = utf8(call.app_name);
   const functionName = utf8(call.function);
   const method = utf8(call.method ?? "");
-  const argsBytes = partsBytes(call.args);
+  const argsBytes = partsLength(call.args);
   const paramsBytes = call.params?.byteLength ?? 0;
   const size = varintField(1, call.call_id) + stringField(2, version.byteLength) +
     stringField(3, appName.byteLength) + stringField(4, functionName.byteLength) + stringField(5, argsBytes) +

@@ -4,6 +4,7 @@
  * where one message of many MiB would be copied through fresh memory every time, and held whole
  * by grpc-js on both ends.
  */
+import { partsLength } from "./cbor_parts.ts";
 
 /** Bytes whole, or as pieces to be taken one after the other (never joined where they can be written in turn). */
 export type Bytes = Uint8Array | Uint8Array[];
@@ -17,10 +18,7 @@ export type Bytes = Uint8Array | Uint8Array[];
  * ```
  */
 export function bytesLength(bytes: Bytes): number {
-  if (!Array.isArray(bytes)) return bytes.byteLength;
-  let total = 0;
-  for (const piece of bytes) total += piece.byteLength;
-  return total;
+  return Array.isArray(bytes) ? partsLength(bytes) : bytes.byteLength;
 }
 
 /**
@@ -78,7 +76,7 @@ export function splitParts(parts: Uint8Array[], size = chunkBytes): Uint8Array[]
  */
 export function joinPieces(pieces: Uint8Array[]): Uint8Array {
   if (pieces.length === 1) return pieces[0];
-  const joined = new Uint8Array(bytesLength(pieces));
+  const joined = new Uint8Array(partsLength(pieces));
   let at = 0;
   for (const piece of pieces) {
     joined.set(piece, at);
