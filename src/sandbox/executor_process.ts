@@ -18,6 +18,7 @@ import type { ExecutorInit, ExecutorLogLine } from "./executor_messages.ts";
 import { readFailureReport } from "./failure_report.ts";
 import { executorMode, standalone } from "./standalone.ts";
 import { type Bytes, wholeBytes } from "../wire/value_chunks.ts";
+import type { ExecutorPlacement } from "./executor_placement.ts";
 
 /** Everything needed to start executors for one function of one app version. */
 export interface ExecutorSpec {
@@ -33,6 +34,8 @@ export interface ExecutorSpec {
   memoryMb: number;
   /** The server's values of the environment variables the function may read. */
   env: Record<string, string>;
+  /** Server-wide placement of executors on CPUs; hears of every input given and finished. */
+  placement?: ExecutorPlacement;
 }
 
 const executorMain = new URL("./executor_main.ts", import.meta.url).pathname;
@@ -123,12 +126,14 @@ export class ExecutorProcess<T extends ExecutorInput = ExecutorInput> {
   #maxPayloadBytes: number;
   #diagnostics = "";
   #stopping = false;
+  #placement: ExecutorPlacement | undefined;
 
   private constructor(spec: ExecutorSpec, socket: string, maxInputs: number, events: ExecutorEvents<T>) {
     this.#events = events;
     this.#maxInputs = maxInputs;
     this.#memoryMb = spec.memoryMb;
     this.#maxPayloadBytes = spec.init.maxPayloadBytes;
+    this.#placement = spec.placement;
     this.#child = new Deno.Command(Deno.execPath(), {
       args: executorArgs(spec, socket, maxInputs),
       clearEnv: true,
@@ -138,6 +143,7 @@ export class ExecutorProcess<T extends ExecutorInput = ExecutorInput> {
       stderr: "piped",
     }).spawn();
     this.pid = this.#child.pid;
+    this.#placement?.spawned(this.pid);
     // Resolves once every input it had has its outcome or was handed back.
     this.exited = this.#child.status.then(async (status) => {
       await this.#onExit(status);
@@ -194,6 +200,7 @@ export class ExecutorProcess<T extends ExecutorInput = ExecutorInput> {
     this.served++;
     const sent: Sent<T> = { input, started: false, cancelled: false, deadline: 0, printed: 0, mark: 0 };
     this.#sent.set(input.id, sent);
+    this.#placement?.giving(this.pid);
     if (!input.method) this.#output!.frame(FrameKind.Call, input.id, input.args);
     else this.#output!.frame(FrameKind.CallMethod, input.id, methodPayload(input.method, wholeBytes(input.args)));
     if (this.#active < this.#maxInputs) this.#start(sent);
@@ -404,6 +411,7 @@ export class ExecutorProcess<T extends ExecutorInput = ExecutorInput> {
     const sent = this.#sent.get(id);
     if (!sent) return;
     this.#sent.delete(id);
+    this.#placement?.finished(1);
     if (sent.started) {
       this.#active--;
       // The worker starts the next waiting input as this one ends, in the same order.
@@ -454,6 +462,8 @@ export class ExecutorProcess<T extends ExecutorInput = ExecutorInput> {
     this.#ready.reject(new StupidModalError(failure.code, failure.message));
     const sent = [...this.#sent.values()];
     this.#sent.clear();
+    this.#placement?.finished(sent.length);
+    this.#placement?.gone(this.pid);
     this.#waiting = [];
     this.#active = 0;
     const message = `its executor was replaced (another input on it: ${outcome.failure?.message ?? "ended"})`;

@@ -37,7 +37,7 @@ export const executorMode = "executor";
  * ```
  */
 export async function runExecutor(): Promise<never> {
-  for (const name of ["run", "sys"] as const) Deno.permissions.revokeSync({ name });
+  for (const name of ["run", "sys", "ffi"] as const) Deno.permissions.revokeSync({ name });
   await import("./executor_main.ts");
   // executor_main.ts ends the process itself; this is only reached if it stopped doing so.
   Deno.exit(0);

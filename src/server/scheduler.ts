@@ -3,6 +3,8 @@
  * applies per-function limits and retries, keeps minimum pools warm, and writes one log line per
  * call.
  */
+import type { CpuAffinity } from "../sandbox/cpu_affinity.ts";
+import { ExecutorPlacement } from "../sandbox/executor_placement.ts";
 import { Buffer } from "node:buffer";
 import { setImmediate } from "node:timers";
 import { createHash } from "node:crypto";
@@ -81,6 +83,8 @@ export interface SchedulerSettings {
   defaultTimeoutMs: number;
   defaultMemoryMb: number;
   scaledownMs: number;
+  /** Lets the server and an executor share a CPU while calls come one at a time (undefined: never). */
+  cpuAffinity: CpuAffinity | undefined;
   /** Where one line per call goes. */
   log: (line: string) => void;
   secrets: Secrets;
@@ -105,6 +109,7 @@ export interface ExecutorEntry extends ExecutorInfo {
 export class Scheduler {
   #settings: SchedulerSettings;
   #budget: ExecutorBudget;
+  #placement: ExecutorPlacement;
   #pools = new Map<string, ExecutorPool>();
   /** The app name of each pool, by pool key. */
   #poolApps = new Map<string, string>();
@@ -132,6 +137,7 @@ export class Scheduler {
   constructor(settings: SchedulerSettings) {
     this.#settings = settings;
     this.#budget = new ExecutorBudget(settings.maxExecutors, settings.maxMemoryMb);
+    this.#placement = new ExecutorPlacement(settings.cpuAffinity);
   }
 
   /** Submits one call; throws NOT_FOUND for an unknown function. */
@@ -382,6 +388,7 @@ export class Scheduler {
         lockPath: `${app.dir}/deno.lock`,
         memoryMb: spec.memory_mb || settings.defaultMemoryMb,
         env,
+        placement: this.#placement,
       },
       {
         minExecutors: spec.min_workers ?? 0,

@@ -27,6 +27,8 @@ export interface ServerConfig {
   scaledownMs: number;
   graceMs: number;
   retentionMs: number;
+  /** Whether the server and the executor serving calls one at a time share a CPU (where possible). */
+  cpuPlacement: boolean;
   insecure: boolean;
   /** PEM files of the server's TLS certificate chain and key; unset serves plaintext (loopback only). */
   tlsCert?: string;
@@ -87,6 +89,9 @@ Limits
   --scaledown-ms N             idle time before a warm executor stops (default 60000)
   --grace-ms N                 on SIGINT/SIGTERM, how long in-flight calls may finish (default 10000)
   --retention-ms N             how long a spawned call's outcome is kept after it finishes (default 86400000, one day)
+  --cpu-placement auto|off     auto: while calls come one at a time, the server and the executor running them
+                               keep to one CPU (a hand-over within a CPU is a context switch, not a wake-up of
+                               another CPU); Linux, needs --allow-ffi, otherwise off (default auto)
 
 Cluster (see README, "Running a cluster")
   --nats URL                   be a node of the cluster on this NATS server with JetStream (nats://HOST:PORT,
@@ -130,6 +135,7 @@ export function parseServerArgs(args: string[], env: { token?: string } = {}): S
       "scaledown-ms": { type: "string", default: "60000" },
       "grace-ms": { type: "string", default: "10000" },
       "retention-ms": { type: "string", default: "86400000" },
+      "cpu-placement": { type: "string", default: "auto" },
       insecure: { type: "boolean", default: false },
       "tls-cert": { type: "string" },
       "tls-key": { type: "string" },
@@ -150,10 +156,13 @@ export function parseServerArgs(args: string[], env: { token?: string } = {}): S
   if (values["tls-client-ca"] !== undefined && values["tls-cert"] === undefined) {
     throw new Error("--tls-client-ca needs --tls-cert and --tls-key");
   }
+  if (values["cpu-placement"] !== "auto" && values["cpu-placement"] !== "off") {
+    throw new Error(`--cpu-placement must be auto or off, got "${values["cpu-placement"]}"`);
+  }
   const number = (
     flag: Exclude<
       keyof typeof values,
-      "help" | "insecure" | "tls-cert" | "tls-key" | "tls-client-ca" | "nats" | "node-name"
+      "help" | "insecure" | "tls-cert" | "tls-key" | "tls-client-ca" | "nats" | "node-name" | "cpu-placement"
     >,
     min: number,
   ) => {
@@ -187,6 +196,7 @@ export function parseServerArgs(args: string[], env: { token?: string } = {}): S
     scaledownMs: number("scaledown-ms", 0),
     graceMs: number("grace-ms", 0),
     retentionMs: number("retention-ms", 1),
+    cpuPlacement: values["cpu-placement"] === "auto",
     insecure: values.insecure,
     tlsCert: values["tls-cert"],
     tlsKey: values["tls-key"],

@@ -1,4 +1,5 @@
 /** Assembles and starts a server: store, scheduler, gRPC services, health and reflection. */
+import { openCpuAffinity } from "../sandbox/cpu_affinity.ts";
 import { resolve } from "node:path";
 import { Buffer } from "node:buffer";
 import * as grpc from "@grpc/grpc-js";
@@ -110,6 +111,8 @@ export async function startServer(
   const quotas = new TokenQuotas();
   const appLogs = new AppLogs(new LogRecords(database), () => database.commit());
   const socketDir = await executorSocketDir(dataDir);
+  const affinity = config.cpuPlacement ? openCpuAffinity() : undefined;
+  if (config.cpuPlacement && !affinity) log("cpu placement off: it needs Linux and --allow-ffi");
   const scheduler = new (cluster?.Scheduler ?? Scheduler)({
     grants,
     cwd,
@@ -124,6 +127,7 @@ export async function startServer(
     defaultTimeoutMs: config.defaultTimeoutMs,
     defaultMemoryMb: config.defaultMemoryMb,
     scaledownMs: config.scaledownMs,
+    cpuAffinity: affinity,
     log,
     secrets,
     appLogs,

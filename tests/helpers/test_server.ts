@@ -39,6 +39,7 @@ export const serverPermissions = [
   "--allow-env",
   "--allow-run",
   "--allow-sys",
+  "--allow-ffi",
 ];
 
 /** How to start a test server. */
