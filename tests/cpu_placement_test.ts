@@ -63,6 +63,13 @@ Deno.test({ name: "cpu placement", ignore }, async (t) => {
       equal(cpuCount(await sharedMask(executor)), 1);
       equal(cpuCount((await cpuMasks(serverPid, false))[0]), 1);
     });
+
+    await t.step("a call that runs long, alone: every thread is free once it finishes", async () => {
+      const slow = await pause.remote(50);
+      equal(await sharedMask(executor), everyCpu);
+      equal(await sharedMask(slow), everyCpu);
+      deepStrictEqual(await cpuMasks(serverPid, false), [everyCpu]);
+    });
   });
 
   await t.step("the executor scales down: the server is free again", async () => {

@@ -7,20 +7,26 @@
  * asleep on another CPU wakes that CPU. On a virtual machine whose idle CPUs halt at once (this
  * one: guest_halt_poll_ns=0) such a wake-up costs ~25 µs each way; two processes that take turns
  * on one CPU hand over in a context switch (a Unix-socket ping-pong between two Deno processes:
- * ~60 µs on two CPUs, ~11 µs on one). Work that overlaps needs the CPUs apart.
+ * ~60 µs on two CPUs, ~11 µs on one). Work that overlaps needs the CPUs apart, and so does an
+ * input that runs long: sharing a CPU only pays while inputs are quick, so one that takes over five
+ * milliseconds frees both as it finishes, and counting starts again.
  */
 import type { CpuAffinity } from "./cpu_affinity.ts";
 
-/** Inputs in a row, each the only one out, before the server and its executor share a CPU. */
+/** Quick inputs in a row, each the only one out, before the server and its executor share a CPU. */
 const serialInputsToPin = 16;
+/** An input that ran longer than this (ms) does not count as quick. */
+const quickInputMs = 5;
 
 /** Server-wide placement of executors on CPUs. */
 export class ExecutorPlacement {
   #affinity: CpuAffinity | undefined;
   /** Inputs given to executors and not finished. */
   #out = 0;
-  /** Inputs given in a row while no other was out. */
+  /** Quick inputs given in a row while no other was out. */
   #serial = 0;
+  /** When the input now out alone was given (performance.now()). */
+  #aloneSince = 0;
   /** The CPU the server's main thread keeps to, and the executor sharing it. */
   #pinned: { pid: number; cpu: number } | undefined;
 
@@ -47,6 +53,7 @@ export class ExecutorPlacement {
       this.#release();
       return;
     }
+    this.#aloneSince = performance.now();
     if (++this.#serial < serialInputsToPin || this.#pinned?.pid === pid) return;
     const cpu = this.#pinned?.cpu ?? affinity.currentCpu();
     if (this.#pinned) affinity.unpin(this.#pinned.pid);
@@ -58,6 +65,10 @@ export class ExecutorPlacement {
   /** `count` inputs given to executors finished (or their executor is gone). */
   finished(count: number): void {
     this.#out -= count;
+    if (this.#out === 0 && performance.now() - this.#aloneSince > quickInputMs) {
+      this.#serial = 0;
+      this.#release();
+    }
   }
 
   /** Executor `pid` exited. */
