@@ -37,6 +37,9 @@ interface Watched {
 
 type SessionStream = grpc.ClientDuplexStream<OutgoingRequest, SessionResponse>;
 
+/** How long a stream with nothing outstanding stays open for the next call. */
+const idleCloseMs = 5;
+
 /** One caller's multiplexed session. */
 export class Session {
   #open: () => SessionStream;
@@ -221,20 +224,33 @@ export class Session {
     else pending.resolve(output.value ?? new Uint8Array());
   }
 
-  /** Forgets a call; once none is outstanding, closes the stream at the end of this turn. */
+  /**
+   * Forgets a call; once none is outstanding and no call was made for `idleCloseMs`, closes the
+   * stream. One timer per pause rather than one per call: a caller awaiting calls one after the
+   * other has none outstanding between them.
+   */
   #settle(callId: number): void {
     const signal = this.#pending.get(callId)?.signal;
     if (signal) this.#unwatch(signal, callId);
     this.#pending.delete(callId);
     if (this.#pending.size > 0 || this.#closeQueued) return;
     this.#closeQueued = true;
+    this.#closeAfterIdle(this.#nextId);
+  }
+
+  #closeAfterIdle(nextId: number): void {
     setTimeout(() => {
+      if (this.#pending.size > 0 || !this.#stream || this.#outbox.calls.length > 0) {
+        this.#closeQueued = false;
+        return;
+      }
+      // Calls came and went meanwhile: the stream is in use.
+      if (this.#nextId !== nextId) return this.#closeAfterIdle(this.#nextId);
       this.#closeQueued = false;
-      if (this.#pending.size > 0 || !this.#stream || this.#outbox.calls.length > 0) return;
       const stream = this.#stream;
       this.#stream = undefined;
       stream.end();
-    }, 0);
+    }, idleCloseMs);
   }
 
   #failAll(error: StupidModalError): void {
