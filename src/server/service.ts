@@ -19,6 +19,14 @@ import type { TokenQuotas } from "./token_quotas.ts";
 import { checkCallTarget } from "./call_access.ts";
 import { accessHandlers } from "./access_service.ts";
 import { operatorHandlers } from "./operator_service.ts";
+import {
+  acceptGrpc,
+  DirectSession,
+  type DirectSessionCodec,
+  refuseStream,
+  requestMetadata,
+} from "./direct_session.ts";
+import type { StreamHandler } from "./session_route.ts";
 
 /** What the service needs from the server. */
 export interface ServiceContext {
@@ -107,5 +115,27 @@ export function stupidModalHandlers(context: ServiceContext): grpc.UntypedServic
       }
       serveSession(stream, scheduler, store, context.openSessions, who, context.policy.maxPayloadBytes);
     },
+  };
+}
+
+/**
+ * The Session RPC served on its HTTP/2 stream directly (direct_session.ts), where session_route.ts
+ * could route it there; the grpc-js handler above serves it otherwise.
+ */
+export function directSessionHandler(context: ServiceContext, codec: DirectSessionCodec): StreamHandler {
+  return (stream, headers) => {
+    // Errors of the stream come with its "close", which the session hears; this keeps them handled.
+    stream.on("error", () => {});
+    if (!acceptGrpc(stream, headers)) return;
+    let who;
+    try {
+      who = context.auth.check(requestMetadata(headers), "invoke");
+    } catch (err) {
+      const status = asStatus(err, context.log);
+      return refuseStream(stream, new StupidModalError(status.code as number as Code, status.details));
+    }
+    const session = new DirectSession(stream, headers, codec);
+    const { scheduler, store, openSessions, policy } = context;
+    serveSession(session, scheduler, store, openSessions, who, policy.maxPayloadBytes);
   };
 }

@@ -4,7 +4,6 @@
  * results in pieces to callers that take them. Ending the stream waits for its calls; cancelling
  * it cancels them.
  */
-import type * as grpc from "@grpc/grpc-js";
 import { Code, StupidModalError } from "../wire/errors.ts";
 import type { CallMessage, LogStream, OutputMessage, SessionRequest, SessionResponse } from "../wire/proto.ts";
 import type { CallOutcome } from "../sandbox/call_outcome.ts";
@@ -19,11 +18,24 @@ import { SessionWriter } from "./session_writer.ts";
 import { type Bytes, chunkBytes, splitParts } from "../wire/value_chunks.ts";
 
 /**
+ * A Session stream as this file uses it: grpc-js's server duplex stream, or a DirectSession
+ * (direct_session.ts).
+ */
+export interface SessionChannel {
+  write(message: SessionResponse, done?: () => void): boolean;
+  end(): void;
+  readonly writableEnded: boolean;
+  readonly destroyed: boolean;
+  on(event: "data", listener: (request: SessionRequest) => void): unknown;
+  on(event: "end" | "close" | "cancelled" | "error", listener: () => void): unknown;
+}
+
+/**
  * Serves a session authenticated as `who`; `openSessions` gets a way to end it at shutdown. A call's
  * arguments may be at most `maxPayloadBytes`, and at most twice that may be arriving at once.
  */
 export function serveSession(
-  stream: grpc.ServerDuplexStream<SessionRequest, SessionResponse>,
+  stream: SessionChannel,
   scheduler: Scheduler,
   store: AppStore,
   openSessions: Set<() => void>,

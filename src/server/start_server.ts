@@ -28,7 +28,8 @@ import { Scheduler } from "./scheduler.ts";
 import { Schedules } from "./schedules.ts";
 import { SpawnedCalls } from "./spawned_calls.ts";
 import type { ServerConfig } from "./server_config.ts";
-import { stupidModalHandlers } from "./service.ts";
+import { directSessionHandler, type ServiceContext, stupidModalHandlers } from "./service.ts";
+import { routeStreams } from "./session_route.ts";
 import { guardMalformed } from "./malformed_requests.ts";
 import { decodeSessionRequest } from "../wire/session_request_codec.ts";
 import { startWebServer, type WebServer } from "./web_server.ts";
@@ -160,11 +161,7 @@ export async function startServer(
   // On a cluster, the node holding the schedule lease fires them.
   if (cluster) await cluster.start(schedules);
   else schedules.start();
-  // A request that is not a valid message is INVALID_ARGUMENT, not grpc-js's INTERNAL.
-  const [service, handlers] = guardMalformed(
-    // Session requests are read by hand: no generic objects per message, arguments as views.
-    { ...StupidModalService, Session: { ...StupidModalService.Session, requestDeserialize: decodeSessionRequest } },
-    stupidModalHandlers({
+  const context: ServiceContext = {
       auth,
       store,
       scheduler,
@@ -188,7 +185,12 @@ export async function startServer(
       audit,
       quotas,
       webPort: () => web?.port ?? 0,
-    }),
+  };
+  // A request that is not a valid message is INVALID_ARGUMENT, not grpc-js's INTERNAL.
+  const [service, handlers] = guardMalformed(
+    // Session requests are read by hand: no generic objects per message, arguments as views.
+    { ...StupidModalService, Session: { ...StupidModalService.Session, requestDeserialize: decodeSessionRequest } },
+    stupidModalHandlers(context),
   );
   server.addService(service, handlers);
   const health = new HealthImplementation({ "": "SERVING", "stupidmodal.v1.StupidModal": "SERVING" });
@@ -211,6 +213,16 @@ export async function startServer(
         : grpc.ServerCredentials.createInsecure(),
       (err, port) => err ? fail(err) : done(port),
     )
+  );
+  // Sessions past grpc-js's per-message machinery, where its internals allow (session_route.ts).
+  routeStreams(
+    server,
+    StupidModalService.Session.path,
+    directSessionHandler(context, {
+      decode: decodeSessionRequest,
+      encode: StupidModalService.Session.responseSerialize,
+      maxMessageBytes: config.maxPayloadBytes + 1024 * 1024,
+    }),
   );
 
   // Web endpoints (started below, on the same host): closed first, answered before the end.

@@ -1,0 +1,93 @@
+/**
+ * gRPC's message framing on an HTTP/2 stream: each message is a 1-byte compressed flag, a 4-byte
+ * big-endian length, then the message's bytes.
+ */
+import { Buffer } from "node:buffer";
+import { Code, StupidModalError } from "../wire/errors.ts";
+
+/** Bytes before each message. */
+const prefixBytes = 5;
+
+/**
+ * Cuts a stream's DATA bytes into messages, whatever the chunks' boundaries. A message that
+ * fits in one chunk is a view of it.
+ */
+export class GrpcMessageReader {
+  #maxBytes: number;
+  /** Bytes of an unfinished prefix or message, kept from earlier chunks. */
+  #held: Buffer[] = [];
+  #heldBytes = 0;
+
+  /** Refuses (throws on) messages over `maxBytes`. */
+  constructor(maxBytes: number) {
+    this.#maxBytes = maxBytes;
+  }
+
+  /**
+   * Takes one chunk; returns the messages it completes, in order. Throws a StupidModalError on a
+   * compressed message (none is ever asked for: UNIMPLEMENTED) or one over the limit
+   * (RESOURCE_EXHAUSTED).
+   */
+  push(chunk: Buffer): Buffer[] {
+    let data = chunk;
+    if (this.#heldBytes > 0) {
+      // Joined only once the held message is complete: a large one comes in many small chunks.
+      this.#held.push(chunk);
+      this.#heldBytes += chunk.byteLength;
+      if (this.#heldBytes < prefixBytes) return [];
+      if (this.#held[0].byteLength < prefixBytes) this.#held = [Buffer.concat(this.#held)];
+      this.#check(this.#held[0], 0);
+      if (this.#heldBytes < prefixBytes + this.#held[0].readUInt32BE(1)) return [];
+      data = Buffer.concat(this.#held);
+      this.#held = [];
+      this.#heldBytes = 0;
+    }
+    const messages: Buffer[] = [];
+    let at = 0;
+    while (data.byteLength - at >= prefixBytes) {
+      const length = this.#check(data, at);
+      if (data.byteLength - at - prefixBytes < length) break;
+      messages.push(data.subarray(at + prefixBytes, at + prefixBytes + length));
+      at += prefixBytes + length;
+    }
+    if (at < data.byteLength) {
+      this.#held.push(data.subarray(at));
+      this.#heldBytes = data.byteLength - at;
+    }
+    return messages;
+  }
+
+  /** The length of the message whose prefix is at `at`; throws if it is compressed or too long. */
+  #check(data: Buffer, at: number): number {
+    if (data[at] !== 0) {
+      throw new StupidModalError(Code.UNIMPLEMENTED, "a compressed message; this server takes uncompressed messages only");
+    }
+    const length = data.readUInt32BE(at + 1);
+    if (length > this.#maxBytes) {
+      const message = `a message of ${length} bytes, over the server's limit of ${this.#maxBytes} bytes`;
+      throw new StupidModalError(Code.RESOURCE_EXHAUSTED, message);
+    }
+    return length;
+  }
+
+  /** Bytes of an unfinished message still held (nonzero when the stream ends mid-message). */
+  get pendingBytes(): number {
+    return this.#heldBytes;
+  }
+}
+
+/**
+ * One message, framed.
+ *
+ * @example
+ * ```ts
+ * http2Stream.write(grpcMessage(encodedResponse));
+ * ```
+ */
+export function grpcMessage(message: Uint8Array): Buffer {
+  const framed = Buffer.allocUnsafe(prefixBytes + message.byteLength);
+  framed[0] = 0;
+  framed.writeUInt32BE(message.byteLength, 1);
+  framed.set(message, prefixBytes);
+  return framed;
+}
