@@ -60,7 +60,10 @@ export class GrpcMessageReader {
   /** The length of the message whose prefix is at `at`; throws if it is compressed or too long. */
   #check(data: Buffer, at: number): number {
     if (data[at] !== 0) {
-      throw new StupidModalError(Code.UNIMPLEMENTED, "a compressed message; this server takes uncompressed messages only");
+      throw new StupidModalError(
+        Code.UNIMPLEMENTED,
+        "a compressed message; this server takes uncompressed messages only",
+      );
     }
     const length = data.readUInt32BE(at + 1);
     if (length > this.#maxBytes) {

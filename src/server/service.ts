@@ -19,13 +19,7 @@ import type { TokenQuotas } from "./token_quotas.ts";
 import { checkCallTarget } from "./call_access.ts";
 import { accessHandlers } from "./access_service.ts";
 import { operatorHandlers } from "./operator_service.ts";
-import {
-  acceptGrpc,
-  DirectSession,
-  type DirectSessionCodec,
-  refuseStream,
-  requestMetadata,
-} from "./direct_session.ts";
+import { acceptGrpc, DirectSession, type DirectSessionCodec, refuseStream, requestMetadata } from "./direct_session.ts";
 import type { StreamHandler } from "./session_route.ts";
 
 /** What the service needs from the server. */

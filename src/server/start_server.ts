@@ -162,29 +162,29 @@ export async function startServer(
   if (cluster) await cluster.start(schedules);
   else schedules.start();
   const context: ServiceContext = {
-      auth,
-      store,
-      scheduler,
-      policy: {
-        grants,
-        cwd,
-        npmAllow: config.npmAllow,
-        maxPayloadBytes: config.maxPayloadBytes,
-        maxTimeoutMs: config.maxTimeoutMs,
-        // A function may not ask for more heap than all executors together may have.
-        maxFunctionMemoryMb: Math.min(config.maxFunctionMemoryMb, config.maxMemoryMb),
-        maxExecutorsPerFunction: config.maxExecutorsPerFunction,
-        configPath,
-      },
-      log,
-      openSessions,
-      spawned,
-      secrets,
-      appLogs,
-      monitor,
-      audit,
-      quotas,
-      webPort: () => web?.port ?? 0,
+    auth,
+    store,
+    scheduler,
+    policy: {
+      grants,
+      cwd,
+      npmAllow: config.npmAllow,
+      maxPayloadBytes: config.maxPayloadBytes,
+      maxTimeoutMs: config.maxTimeoutMs,
+      // A function may not ask for more heap than all executors together may have.
+      maxFunctionMemoryMb: Math.min(config.maxFunctionMemoryMb, config.maxMemoryMb),
+      maxExecutorsPerFunction: config.maxExecutorsPerFunction,
+      configPath,
+    },
+    log,
+    openSessions,
+    spawned,
+    secrets,
+    appLogs,
+    monitor,
+    audit,
+    quotas,
+    webPort: () => web?.port ?? 0,
   };
   // A request that is not a valid message is INVALID_ARGUMENT, not grpc-js's INTERNAL.
   const [service, handlers] = guardMalformed(
