@@ -94,3 +94,19 @@ export function grpcMessage(message: Uint8Array): Buffer {
   framed.set(message, prefixBytes);
   return framed;
 }
+
+/**
+ * The prefix of a message of `length` bytes, for writing a large message without copying it.
+ *
+ * @example
+ * ```ts
+ * stream.write(grpcPrefix(piece.byteLength));
+ * stream.write(piece);
+ * ```
+ */
+export function grpcPrefix(length: number): Buffer {
+  const prefix = Buffer.allocUnsafe(prefixBytes);
+  prefix[0] = 0;
+  prefix.writeUInt32BE(length, 1);
+  return prefix;
+}
