@@ -55,7 +55,7 @@ Deno.test({ name: "cpu placement", ignore }, async (t) => {
       equal(new Set(pids).size, 1, "one executor ran the four together");
       notEqual(pids[0], executor);
       equal(await sharedMask(executor), everyCpu, "the first executor is free again");
-      deepStrictEqual(await cpuMasks(serverPid, false), [everyCpu], "the server's main thread is free again");
+      equal(await sharedMask(serverPid), everyCpu, "every thread of the server is free again");
     });
 
     await t.step("calls one at a time again: pinned again", async () => {
@@ -64,11 +64,25 @@ Deno.test({ name: "cpu placement", ignore }, async (t) => {
       equal(cpuCount((await cpuMasks(serverPid, false))[0]), 1);
     });
 
-    await t.step("a call that runs long, alone: every thread is free once it finishes", async () => {
-      const slow = await pause.remote(50);
+    await t.step("a call that runs long, alone: every thread is free while it still runs", async () => {
+      const slow = pause.remote(3000);
+      const deadline = Date.now() + 2500;
+      while ((await cpuMasks(serverPid, false))[0] !== everyCpu) {
+        ok(Date.now() < deadline, "the server was freed while the long call ran");
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      equal(await sharedMask(serverPid), everyCpu, "every thread of the server is free");
       equal(await sharedMask(executor), everyCpu);
-      equal(await sharedMask(slow), everyCpu);
-      deepStrictEqual(await cpuMasks(serverPid, false), [everyCpu]);
+      await slow;
+    });
+
+    await t.step("calls alternating between two executors pin neither", async () => {
+      for (let i = 0; i < 40; i++) {
+        await whoRuns.remote();
+        await pause.remote(0);
+      }
+      equal(await sharedMask(serverPid), everyCpu);
+      equal(await sharedMask(executor), everyCpu);
     });
   });
 

@@ -74,6 +74,32 @@ function whoRunsCall(callId: number): Buffer {
   return grpcMessage(encodeSessionRequest({ calls: [{ ...call, args: [encodeValue([])] }], cancels: [], acks: [] }));
 }
 
+Deno.test("GrpcMessageReader: messages split anywhere, or packed together, come out whole and in order", () => {
+  // A fixed-seed generator, so that a failure repeats.
+  let seed = 12345;
+  const random = (below: number) => {
+    seed = (seed * 1103515245 + 12345) % 2147483648;
+    return seed % below;
+  };
+  for (let round = 0; round < 300; round++) {
+    const messages = Array.from({ length: 1 + random(6) }, (_, i) => {
+      const message = new Uint8Array(random(4) === 0 ? 0 : random(3000));
+      message.fill((round + i) & 0xff);
+      return message;
+    });
+    const bytes = Buffer.concat(messages.map((message) => grpcMessage(message)));
+    const reader = new GrpcMessageReader(1 << 20);
+    const read: Uint8Array[] = [];
+    for (let at = 0; at < bytes.byteLength;) {
+      const size = random(3) === 0 ? 1 + random(4) : 1 + random(2000);
+      read.push(...reader.push(bytes.subarray(at, at + size)));
+      at += size;
+    }
+    equal(reader.pendingBytes, 0);
+    deepStrictEqual(read.map((message) => Buffer.from(message)), messages.map((message) => Buffer.from(message)));
+  }
+});
+
 Deno.test("routeStreams reaches grpc-js's HTTP/2 server (its internals are as this grpc-js version has them)", async () => {
   const server = new grpc.Server();
   await new Promise<number>((done, fail) =>
@@ -170,6 +196,20 @@ Deno.test("the Session stream on its own HTTP/2 stream", async (t) => {
       ));
       const result = await ended;
       equal(result.grpcStatus, Code.DEADLINE_EXCEEDED);
+    });
+
+    await t.step("a caller that resets the stream mid-call: the call is cancelled", async () => {
+      const from = server.output.length;
+      const { stream, ended } = openStream(client, server.token);
+      const call = { call_id: 1, version: "", app_name: "placement-fixture", function: "announcedPause" };
+      stream.write(grpcMessage(
+        encodeSessionRequest({ calls: [{ ...call, args: [encodeValue([30_000])] }], cancels: [], acks: [] }),
+      ));
+      // Its "started" line comes back on the stream once it runs; then the caller resets.
+      stream.once("data", () => stream.close(http2.constants.NGHTTP2_CANCEL));
+      await ended;
+      const line = await server.waitForLine(/call placement-fixture\.announcedPause .*CANCELLED/, from);
+      ok(line.includes("CANCELLED"), line);
     });
 
     await t.step("after all that, the server serves as before", async () => {

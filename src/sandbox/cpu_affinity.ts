@@ -28,8 +28,8 @@ export interface CpuAffinity {
   pin(pid: number, cpu: number): boolean;
   /** Lets every thread of process `pid` run on any CPU this server may use; false if it is gone. */
   unpin(pid: number): boolean;
-  /** Lets the calling thread run only on `cpu` (`undefined`: on any CPU this server may use). */
-  pinSelf(cpu: number | undefined): void;
+  /** Lets the calling thread run only on `cpu`; false if it could not. */
+  pinSelf(cpu: number): boolean;
 }
 
 /**
@@ -80,8 +80,6 @@ export function openCpuAffinity(): CpuAffinity | undefined {
     currentCpu: () => libc.symbols.sched_getcpu(),
     pin: (pid, cpu) => setAll(pid, only(cpu)),
     unpin: (pid) => setAll(pid, allowed),
-    pinSelf(cpu) {
-      libc.symbols.sched_setaffinity(0, maskSize, cpu === undefined ? allowed : only(cpu));
-    },
+    pinSelf: (cpu) => libc.symbols.sched_setaffinity(0, maskSize, only(cpu)) === 0,
   };
 }

@@ -452,6 +452,8 @@ export class ExecutorProcess<T extends ExecutorInput = ExecutorInput> {
 
   async #onExit(status: Deno.CommandStatus): Promise<void> {
     this.#stopping = true;
+    // At once: its pid may be another process's soon.
+    this.#placement?.gone(this.pid);
     clearTimeout(this.#deadlineTimer);
     // Outcomes the worker wrote before it went are still in the socket: read them first.
     let timer: ReturnType<typeof setTimeout> | undefined;
@@ -463,7 +465,6 @@ export class ExecutorProcess<T extends ExecutorInput = ExecutorInput> {
     const sent = [...this.#sent.values()];
     this.#sent.clear();
     this.#placement?.finished(sent.length);
-    this.#placement?.gone(this.pid);
     this.#waiting = [];
     this.#active = 0;
     const message = `its executor was replaced (another input on it: ${outcome.failure?.message ?? "ended"})`;

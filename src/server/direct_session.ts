@@ -25,7 +25,12 @@ export interface DirectSessionCodec {
 /** Responses up to this size are copied behind their prefix; larger ones are written in place. */
 const inlineMessageBytes = 64 * 1024;
 
-const responseHeaders = { ":status": 200, "content-type": "application/grpc+proto" };
+// Compressed requests are refused (UNIMPLEMENTED); this tells clients to send none.
+const responseHeaders = {
+  ":status": 200,
+  "content-type": "application/grpc+proto",
+  "grpc-accept-encoding": "identity",
+};
 
 /**
  * Whether `headers` are a gRPC request; if not, answers it as grpc-js does (415) and says false.
@@ -70,6 +75,7 @@ export class DirectSession extends EventEmitter implements SessionChannel {
   #reader: GrpcMessageReader;
   #status: { code: Code; message: string } = { code: Code.OK, message: "" };
   #ended = false;
+  #aborted = false;
   #deadline: ReturnType<typeof setTimeout> | undefined;
 
   constructor(stream: ServerHttp2Stream, headers: IncomingHttpHeaders, codec: DirectSessionCodec) {
@@ -82,14 +88,17 @@ export class DirectSession extends EventEmitter implements SessionChannel {
     // reading it, as gRPC clients do; what it sends meanwhile is dropped.
     stream.on("wantTrailers", () => stream.sendTrailers(statusTrailers(this.#status.code, this.#status.message)));
     stream.on("data", (chunk: Buffer) => this.#receive(chunk));
+    // Deno's node:http2 follows a reset ("aborted") with "end" as if the caller half-closed.
+    stream.on("aborted", () => this.#aborted = true);
     stream.on("end", () => {
+      if (this.#aborted) return;
       if (this.#reader.pendingBytes > 0) return this.#refuse("the stream ended inside a message");
       this.emit("end");
     });
     // A reset or a lost connection before our end: the caller is gone.
     stream.on("close", () => {
       clearTimeout(this.#deadline);
-      if (!this.#ended || stream.rstCode !== constants.NGHTTP2_NO_ERROR) this.emit("cancelled");
+      if (!this.#ended || this.#aborted || stream.rstCode !== constants.NGHTTP2_NO_ERROR) this.emit("cancelled");
       this.emit("close");
     });
     stream.on("error", () => {

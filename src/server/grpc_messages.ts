@@ -14,8 +14,8 @@ const prefixBytes = 5;
  */
 export class GrpcMessageReader {
   #maxBytes: number;
-  /** Bytes of an unfinished prefix or message, kept from earlier chunks. */
-  #held: Buffer[] = [];
+  /** An unfinished prefix or message from earlier chunks, copied into one buffer of its size. */
+  #held: Buffer | undefined;
   #heldBytes = 0;
 
   /** Refuses (throws on) messages over `maxBytes`. */
@@ -30,20 +30,25 @@ export class GrpcMessageReader {
    */
   push(chunk: Buffer): Buffer[] {
     let data = chunk;
-    if (this.#heldBytes > 0) {
-      // Joined only once the held message is complete: a large one comes in many small chunks.
-      this.#held.push(chunk);
-      this.#heldBytes += chunk.byteLength;
-      if (this.#heldBytes < prefixBytes) return [];
-      if (this.#held[0].byteLength < prefixBytes) this.#held = [Buffer.concat(this.#held)];
-      this.#check(this.#held[0], 0);
-      if (this.#heldBytes < prefixBytes + this.#held[0].readUInt32BE(1)) return [];
-      data = Buffer.concat(this.#held);
-      this.#held = [];
-      this.#heldBytes = 0;
-    }
-    const messages: Buffer[] = [];
     let at = 0;
+    const messages: Buffer[] = [];
+    if (this.#held) {
+      // Copied, not listed: a message may come a byte per chunk.
+      at = this.#fill(chunk, 0, prefixBytes);
+      if (this.#heldBytes < prefixBytes) return messages;
+      const size = prefixBytes + this.#check(this.#held, 0);
+      if (this.#held.byteLength < size) {
+        const grown = Buffer.allocUnsafe(size);
+        grown.set(this.#held.subarray(0, this.#heldBytes));
+        this.#held = grown;
+      }
+      at = this.#fill(chunk, at, size);
+      if (this.#heldBytes < size) return messages;
+      messages.push(this.#held.subarray(prefixBytes, size));
+      this.#held = undefined;
+      this.#heldBytes = 0;
+      data = chunk;
+    }
     while (data.byteLength - at >= prefixBytes) {
       const length = this.#check(data, at);
       if (data.byteLength - at - prefixBytes < length) break;
@@ -51,10 +56,24 @@ export class GrpcMessageReader {
       at += prefixBytes + length;
     }
     if (at < data.byteLength) {
-      this.#held.push(data.subarray(at));
+      this.#held = Buffer.allocUnsafe(Math.max(prefixBytes, data.byteLength - at));
+      this.#held.set(data.subarray(at));
       this.#heldBytes = data.byteLength - at;
     }
     return messages;
+  }
+
+  /** Bytes of an unfinished message still held (nonzero when the stream ends mid-message). */
+  get pendingBytes(): number {
+    return this.#heldBytes;
+  }
+
+  /** Copies bytes of `chunk` from `from` into the held buffer until it holds `upTo`; returns where it stopped. */
+  #fill(chunk: Buffer, from: number, upTo: number): number {
+    const count = Math.min(Math.max(upTo - this.#heldBytes, 0), chunk.byteLength - from);
+    this.#held!.set(chunk.subarray(from, from + count), this.#heldBytes);
+    this.#heldBytes += count;
+    return from + count;
   }
 
   /** The length of the message whose prefix is at `at`; throws if it is compressed or too long. */
@@ -71,11 +90,6 @@ export class GrpcMessageReader {
       throw new StupidModalError(Code.RESOURCE_EXHAUSTED, message);
     }
     return length;
-  }
-
-  /** Bytes of an unfinished message still held (nonzero when the stream ends mid-message). */
-  get pendingBytes(): number {
-    return this.#heldBytes;
   }
 }
 

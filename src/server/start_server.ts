@@ -215,7 +215,7 @@ export async function startServer(
     )
   );
   // Sessions past grpc-js's per-message machinery, where its internals allow (session_route.ts).
-  routeStreams(
+  const routed = routeStreams(
     server,
     StupidModalService.Session.path,
     directSessionHandler(context, {
@@ -224,6 +224,7 @@ export async function startServer(
       maxMessageBytes: config.maxPayloadBytes + 1024 * 1024,
     }),
   );
+  if (!routed) log("sessions are served through grpc-js: its HTTP/2 server is not where session_route.ts looks");
 
   // Web endpoints (started below, on the same host): closed first, answered before the end.
   let web: WebServer | undefined;
