@@ -55,6 +55,9 @@ export interface RunningServer {
 const runtimeRoot = resolve(new URL("../../", import.meta.url).pathname);
 const loopback = /^(127\.\d+\.\d+\.\d+|localhost|::1|\[::1\])$/;
 
+/** At shutdown, how long ended sessions have to be read by their callers before connections are cut. */
+const sessionsEndMs = 1000;
+
 /** Starts a server as configured; `log` receives one line per call and lifecycle notes. */
 export async function startServer(
   config: ServerConfig,
@@ -248,9 +251,11 @@ export async function startServer(
       appLogs.close();
       audit.close();
       database.close();
-      // Outputs of the calls just failed are written, then each session ends cleanly.
+      // Outputs of the calls just failed are written, then each session ends cleanly: its caller
+      // has a second to read what is queued before connections are cut.
       for (const endSession of openSessions) endSession();
-      await new Promise((done) => setTimeout(done, 0));
+      const cutAt = Date.now() + sessionsEndMs;
+      while (openSessions.size > 0 && Date.now() < cutAt) await new Promise((done) => setTimeout(done, 10));
       server.forceShutdown();
     })();
 
