@@ -31,6 +31,7 @@ import { encodeSessionRequest } from "./src/wire/session_request_codec.ts";
 import { assertTransferable } from "./src/wire/transferable.ts";
 import { type ConnectionOptions, type ConnectionSettings, connectionSettings } from "./src/sdk/connection_settings.ts";
 import { type LogHandler, Session } from "./src/sdk/session.ts";
+import { Http2SessionConnection } from "./src/sdk/http2_session_stream.ts";
 import { channelTarget } from "./src/sdk/channel_target.ts";
 
 export type { ConnectionOptions } from "./src/sdk/connection_settings.ts";
@@ -84,6 +85,7 @@ export class Client {
   readonly settings: ConnectionSettings;
   #rpc: grpc.Client & Record<string, CallableFunction>;
   #session: Session;
+  #direct: Http2SessionConnection | undefined;
   #onLog: (line: RemoteLogLine) => void;
   #registered = new Map<string, Promise<string>>();
   #maxPayloadBytes = Infinity;
@@ -102,10 +104,16 @@ export class Client {
       ...targetOptions,
       ...tlsOptions,
     }) as grpc.Client & Record<string, CallableFunction>;
+    // A plaintext server at one address: sessions over HTTP/2 directly (http2_session_stream.ts).
+    const direct = !this.settings.tls && hosts.length === 1 && !target.startsWith("dns:")
+      ? new Http2SessionConnection(this.settings.server)
+      : undefined;
+    this.#direct = direct;
+    const codec = { encode: encodeSessionRequest, decode: StupidModalService.Session.responseDeserialize };
     this.#session = new Session(
       // Written by hand: large arguments are copied once, straight into the message.
       () =>
-        this.#rpc.makeBidiStreamRequest(
+        direct ? direct.open(StupidModalService.Session.path, this.#headers(), codec) : this.#rpc.makeBidiStreamRequest(
           StupidModalService.Session.path,
           encodeSessionRequest,
           StupidModalService.Session.responseDeserialize,
@@ -351,6 +359,7 @@ export class Client {
   /** Closes the session and the channel; outstanding calls fail with CANCELLED. */
   close(): void {
     this.#session.close();
+    this.#direct?.close();
     this.#rpc.close();
   }
 
@@ -399,6 +408,11 @@ export class Client {
         else resolve(response);
       });
     });
+  }
+
+  /** The metadata as HTTP/2 headers, for a direct session. */
+  #headers(): Record<string, string> {
+    return this.settings.token ? { authorization: `Bearer ${this.settings.token}` } : {};
   }
 
   #metadata(): grpc.Metadata {

@@ -10,7 +10,7 @@ import * as grpc from "@grpc/grpc-js";
 import { app, pause, whoRuns } from "./fixtures/placement_app.ts";
 import { startTestServer, useServer } from "./helpers/test_server.ts";
 import { routeStreams } from "../src/server/session_route.ts";
-import { grpcMessage, GrpcMessageReader } from "../src/server/grpc_messages.ts";
+import { grpcMessage, GrpcMessageReader } from "../src/wire/grpc_messages.ts";
 import { encodeSessionRequest } from "../src/wire/session_request_codec.ts";
 import { StupidModalService } from "../src/wire/proto.ts";
 import type { SessionResponse } from "../src/wire/proto.ts";

@@ -7,7 +7,6 @@
  * exit.
  */
 import { setImmediate } from "node:timers";
-import type * as grpc from "@grpc/grpc-js";
 import { Code, StupidModalError } from "../wire/errors.ts";
 import type { LogLineMessage, OutputMessage, SessionResponse } from "../wire/proto.ts";
 import type { OutgoingCall, OutgoingRequest } from "../wire/session_request_codec.ts";
@@ -35,7 +34,15 @@ interface Watched {
   onAbort: () => void;
 }
 
-type SessionStream = grpc.ClientDuplexStream<OutgoingRequest, SessionResponse>;
+/** The caller's end of a Session stream: grpc-js's duplex stream, or an Http2SessionStream. */
+export interface SessionStream {
+  write(request: OutgoingRequest, done?: () => void): boolean;
+  end(): void;
+  cancel(): void;
+  on(event: "data", listener: (response: SessionResponse) => void): unknown;
+  on(event: "error", listener: (err: unknown) => void): unknown;
+  on(event: "end", listener: () => void): unknown;
+}
 
 /** How long a stream with nothing outstanding stays open for the next call. */
 const idleCloseMs = 5;

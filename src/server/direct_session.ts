@@ -11,7 +11,7 @@ import { constants, type IncomingHttpHeaders, type ServerHttp2Stream } from "nod
 import * as grpc from "@grpc/grpc-js";
 import { Code, StupidModalError } from "../wire/errors.ts";
 import type { SessionRequest, SessionResponse } from "../wire/proto.ts";
-import { grpcMessage, GrpcMessageReader, grpcPrefix } from "./grpc_messages.ts";
+import { grpcMessage, GrpcMessageReader, grpcPrefix } from "../wire/grpc_messages.ts";
 import type { SessionChannel } from "./session_stream.ts";
 
 /** How a direct session reads and writes messages. */

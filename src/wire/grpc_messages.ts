@@ -3,7 +3,7 @@
  * big-endian length, then the message's bytes.
  */
 import { Buffer } from "node:buffer";
-import { Code, StupidModalError } from "../wire/errors.ts";
+import { Code, StupidModalError } from "./errors.ts";
 
 /** Bytes before each message. */
 const prefixBytes = 5;
