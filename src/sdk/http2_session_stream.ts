@@ -9,12 +9,10 @@ import { EventEmitter } from "node:events";
 import type { Buffer } from "node:buffer";
 import http2 from "node:http2";
 import { Code, StupidModalError } from "../wire/errors.ts";
-import { grpcMessage, GrpcMessageReader, grpcPrefix } from "../wire/grpc_messages.ts";
+import { GrpcMessageReader, writeGrpcMessage } from "../wire/grpc_messages.ts";
 import type { SessionResponse } from "../wire/proto.ts";
 import type { OutgoingRequest } from "../wire/session_request_codec.ts";
 
-/** Requests up to this size are copied behind their prefix; larger ones are written in place. */
-const inlineMessageBytes = 64 * 1024;
 /** Results of many MiB arrive without waiting for a window update every 64 KiB (as grpc-js is set). */
 const windowBytes = 16 * 1024 * 1024;
 
@@ -109,10 +107,7 @@ export class Http2SessionStream extends EventEmitter {
   /** Writes one request; `done` runs once it is handed to the connection. */
   write(request: OutgoingRequest, done?: () => void): boolean {
     if (this.#settled || this.#stream.destroyed) return false;
-    const encoded = this.#codec.encode(request);
-    if (encoded.byteLength <= inlineMessageBytes) return this.#stream.write(grpcMessage(encoded), done);
-    this.#stream.write(grpcPrefix(encoded.byteLength));
-    return this.#stream.write(encoded, done);
+    return writeGrpcMessage(this.#stream, this.#codec.encode(request), done);
   }
 
   /** Half-closes: the server ends the stream once its calls are done. */

@@ -11,7 +11,7 @@ import { constants, type IncomingHttpHeaders, type ServerHttp2Stream } from "nod
 import * as grpc from "@grpc/grpc-js";
 import { Code, StupidModalError } from "../wire/errors.ts";
 import type { SessionRequest, SessionResponse } from "../wire/proto.ts";
-import { grpcMessage, GrpcMessageReader, grpcPrefix } from "../wire/grpc_messages.ts";
+import { GrpcMessageReader, writeGrpcMessage } from "../wire/grpc_messages.ts";
 import type { SessionChannel } from "./session_stream.ts";
 
 /** How a direct session reads and writes messages. */
@@ -21,9 +21,6 @@ export interface DirectSessionCodec {
   /** Largest request message taken. */
   maxMessageBytes: number;
 }
-
-/** Responses up to this size are copied behind their prefix; larger ones are written in place. */
-const inlineMessageBytes = 64 * 1024;
 
 // Compressed requests are refused (UNIMPLEMENTED); this tells clients to send none.
 const responseHeaders = {
@@ -124,11 +121,7 @@ export class DirectSession extends EventEmitter implements SessionChannel {
   /** Writes one response; `done` runs once it is handed to the connection. */
   write(message: SessionResponse, done?: () => void): boolean {
     if (this.#ended || this.#stream.destroyed) return false;
-    const encoded = this.#codec.encode(message);
-    // A large message (a piece of a result) goes out from where it lies, behind its prefix.
-    if (encoded.byteLength <= inlineMessageBytes) return this.#stream.write(grpcMessage(encoded), done);
-    this.#stream.write(grpcPrefix(encoded.byteLength));
-    return this.#stream.write(encoded, done);
+    return writeGrpcMessage(this.#stream, this.#codec.encode(message), done);
   }
 
   /** Ends the stream with status OK (or the failure set before). */

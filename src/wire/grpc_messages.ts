@@ -124,3 +124,26 @@ export function grpcPrefix(length: number): Buffer {
   prefix.writeUInt32BE(length, 1);
   return prefix;
 }
+
+/** Messages up to this size are copied behind their prefix; larger ones are written from where they lie. */
+const inlineMessageBytes = 64 * 1024;
+
+/** Where framed messages are written: an HTTP/2 stream. */
+export interface MessageSink {
+  write(chunk: Uint8Array, done?: () => void): boolean;
+}
+
+/**
+ * Writes one message, framed; `done` runs once it is handed to the connection. A large message
+ * (a piece of a big value) goes out behind its prefix without being copied.
+ *
+ * @example
+ * ```ts
+ * writeGrpcMessage(http2Stream, encodedResponse);
+ * ```
+ */
+export function writeGrpcMessage(sink: MessageSink, message: Uint8Array, done?: () => void): boolean {
+  if (message.byteLength <= inlineMessageBytes) return sink.write(grpcMessage(message), done);
+  sink.write(grpcPrefix(message.byteLength));
+  return sink.write(message, done);
+}
