@@ -45,6 +45,9 @@ export async function registerApp(
   const held = store.get(request.version);
   if (held) return held;
   const needsCache = await checkRequest(request, policy);
+  // Another registration of this version may have finished while this one was checked.
+  const stored = store.get(request.version);
+  if (stored) return stored;
   let pending = inFlight.get(request.version);
   if (!pending) {
     pending = storeVersion(request, store, policy, needsCache).finally(() => inFlight.delete(request.version));

@@ -247,8 +247,16 @@ export class AppStore {
     return new StagedVersion(this, dir, meta);
   }
 
-  /** Stores a staged version, moves its folder into place and makes it the app's latest. */
+  /**
+   * Stores a staged version, moves its folder into place and makes it the app's latest. A version
+   * already held keeps its folder (executors may be loading from it) and the staged one is dropped.
+   */
   async publish(staged: StagedVersion, files: SourceFile[]): Promise<AppVersion> {
+    const held = this.#versions.get(staged.meta.version);
+    if (held) {
+      await staged.discard();
+      return held;
+    }
     const dir = join(this.appsDir, staged.meta.version);
     await this.replica?.published(staged.meta, files);
     this.#records.addVersion(staged.meta, files);
