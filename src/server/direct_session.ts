@@ -89,7 +89,7 @@ export class DirectSession extends EventEmitter implements SessionChannel {
     stream.on("aborted", () => this.#aborted = true);
     stream.on("end", () => {
       if (this.#aborted) return;
-      if (this.#reader.pendingBytes > 0) return this.#refuse("the stream ended inside a message");
+      if (this.#reader.pendingBytes > 0) return this.#refuse(unreadable("the stream ended inside a message"));
       this.emit("end");
     });
     // A reset or a lost connection before our end: the caller is gone.
@@ -138,27 +138,24 @@ export class DirectSession extends EventEmitter implements SessionChannel {
     try {
       messages = this.#reader.push(chunk);
     } catch (err) {
-      const error = err as StupidModalError;
-      this.emit("error", error);
-      return this.#fail(error.code, error.message);
+      return this.#refuse(err as StupidModalError);
     }
     for (const bytes of messages) {
       let request: SessionRequest;
       try {
         request = this.#codec.decode(bytes);
       } catch (err) {
-        return this.#refuse((err as Error).message);
+        return this.#refuse(unreadable((err as Error).message));
       }
       this.emit("data", request);
       if (this.#ended) return;
     }
   }
 
-  /** A request that cannot be read ends the stream, as grpc-js's path does (malformed_requests.ts). */
-  #refuse(reason: string): void {
-    const message = `the Session request is not a valid message: ${reason}`;
-    this.emit("error", new StupidModalError(Code.INVALID_ARGUMENT, message));
-    this.#fail(Code.INVALID_ARGUMENT, message);
+  /** A request that cannot be taken ends the stream, as on grpc-js's path (malformed_requests.ts). */
+  #refuse(error: StupidModalError): void {
+    this.emit("error", error);
+    this.#fail(error.code, error.message);
   }
 
   #fail(code: Code, message: string): void {
@@ -166,6 +163,10 @@ export class DirectSession extends EventEmitter implements SessionChannel {
     this.#status = { code, message };
     this.end();
   }
+}
+
+function unreadable(reason: string): StupidModalError {
+  return new StupidModalError(Code.INVALID_ARGUMENT, `the Session request is not a valid message: ${reason}`);
 }
 
 /** gRPC's status trailers; the message percent-encoded as the protocol asks. */

@@ -142,8 +142,10 @@ export async function startServer(
 
   for (const app of store.runningDeployments()) scheduler.prewarm(app);
 
+  // A message carries a call's arguments (at most --max-payload-mb) and its own fields.
+  const maxMessageBytes = config.maxPayloadBytes + 1024 * 1024;
   const server = new grpc.Server({
-    "grpc.max_receive_message_length": config.maxPayloadBytes + 1024 * 1024,
+    "grpc.max_receive_message_length": maxMessageBytes,
     "grpc.max_send_message_length": -1,
   });
   const openSessions = new Set<() => void>();
@@ -224,7 +226,7 @@ export async function startServer(
     directSessionHandler(context, {
       decode: decodeSessionRequest,
       encode: StupidModalService.Session.responseSerialize,
-      maxMessageBytes: config.maxPayloadBytes + 1024 * 1024,
+      maxMessageBytes,
     }),
   );
   if (!routed) log("sessions are served through grpc-js: its HTTP/2 server is not where session_route.ts looks");

@@ -102,27 +102,17 @@ export class GrpcMessageReader {
  * ```
  */
 export function grpcMessage(message: Uint8Array): Buffer {
-  const framed = Buffer.allocUnsafe(prefixBytes + message.byteLength);
-  framed[0] = 0;
-  framed.writeUInt32BE(message.byteLength, 1);
+  const framed = prefixed(message.byteLength, message.byteLength);
   framed.set(message, prefixBytes);
   return framed;
 }
 
-/**
- * The prefix of a message of `length` bytes, for writing a large message without copying it.
- *
- * @example
- * ```ts
- * stream.write(grpcPrefix(piece.byteLength));
- * stream.write(piece);
- * ```
- */
-export function grpcPrefix(length: number): Buffer {
-  const prefix = Buffer.allocUnsafe(prefixBytes);
-  prefix[0] = 0;
-  prefix.writeUInt32BE(length, 1);
-  return prefix;
+/** A buffer with room for `room` bytes behind the prefix of a message of `length` bytes. */
+function prefixed(length: number, room: number): Buffer {
+  const buffer = Buffer.allocUnsafe(prefixBytes + room);
+  buffer[0] = 0;
+  buffer.writeUInt32BE(length, 1);
+  return buffer;
 }
 
 /** Messages up to this size are copied behind their prefix; larger ones are written from where they lie. */
@@ -144,6 +134,6 @@ export interface MessageSink {
  */
 export function writeGrpcMessage(sink: MessageSink, message: Uint8Array, done?: () => void): boolean {
   if (message.byteLength <= inlineMessageBytes) return sink.write(grpcMessage(message), done);
-  sink.write(grpcPrefix(message.byteLength));
+  sink.write(prefixed(message.byteLength, 0));
   return sink.write(message, done);
 }
