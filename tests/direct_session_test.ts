@@ -6,6 +6,7 @@
 import { deepStrictEqual, equal, ok } from "node:assert/strict";
 import { Buffer } from "node:buffer";
 import http2 from "node:http2";
+import type { AddressInfo } from "node:net";
 import * as grpc from "@grpc/grpc-js";
 import { app, pause, whoRuns } from "./fixtures/placement_app.ts";
 import { startTestServer, useServer } from "./helpers/test_server.ts";
@@ -15,7 +16,8 @@ import { encodeSessionRequest } from "../src/wire/session_request_codec.ts";
 import { StupidModalService } from "../src/wire/proto.ts";
 import type { SessionResponse } from "../src/wire/proto.ts";
 import { decodeValue, encodeValue } from "../src/wire/codec.ts";
-import { Code } from "../src/wire/errors.ts";
+import { Code, StupidModalError } from "../src/wire/errors.ts";
+import { Client } from "../client.ts";
 
 const path = "/stupidmodal.v1.StupidModal/Session";
 
@@ -220,5 +222,34 @@ Deno.test("the Session stream on its own HTTP/2 stream", async (t) => {
     client.close();
     await app.close();
     await server.stop();
+  }
+});
+
+Deno.test("the SDK's direct session takes a status message that is not valid percent-encoding as it came", async () => {
+  // A bare HTTP/2 server that refuses every stream with a malformed grpc-message.
+  const server = http2.createServer();
+  server.on("stream", (stream: http2.ServerHttp2Stream) => {
+    stream.respond(
+      { ":status": 200, "content-type": "application/grpc", "grpc-status": "13", "grpc-message": "100%" },
+      {
+        endStream: true,
+      },
+    );
+  });
+  const port = await new Promise<number>((done) =>
+    server.listen(0, "127.0.0.1", () => done((server.address() as AddressInfo).port))
+  );
+  const client = new Client({ server: `127.0.0.1:${port}`, token: "t" });
+  try {
+    const failure = await client.call({ version: "v", functionName: "f" }, []).then(
+      () => undefined,
+      (err: StupidModalError) => err,
+    );
+    ok(failure instanceof StupidModalError);
+    equal(failure.code, Code.INTERNAL);
+    equal(failure.message, "100%");
+  } finally {
+    client.close();
+    await new Promise((done) => server.close(done));
   }
 });

@@ -28,8 +28,8 @@ export interface SessionCodec {
  */
 export class Http2SessionConnection {
   #authority: string;
-  #connection: http2.ClientHttp2Session | undefined;
-  #open = 0;
+  /** The connection, and its streams open now. */
+  #current: { connection: http2.ClientHttp2Session; open: number } | undefined;
 
   /** `address` as in STUPID_MODAL_SERVER: `host:port` or `[ipv6]:port`. */
   constructor(address: string) {
@@ -38,7 +38,8 @@ export class Http2SessionConnection {
 
   /** Opens a Session stream on `path` with `headers` (the caller's metadata). */
   open(path: string, headers: Record<string, string>, codec: SessionCodec): Http2SessionStream {
-    const connection = this.#connect();
+    const current = this.#connect();
+    const { connection } = current;
     const stream = connection.request({
       ":method": "POST",
       ":path": path,
@@ -47,31 +48,33 @@ export class Http2SessionConnection {
       "grpc-accept-encoding": "identity",
       ...headers,
     });
-    if (this.#open++ === 0) connection.ref();
+    if (current.open++ === 0) connection.ref();
     stream.on("close", () => {
-      if (--this.#open === 0 && !connection.destroyed) connection.unref();
+      if (--current.open === 0 && !connection.destroyed) connection.unref();
     });
     return new Http2SessionStream(stream, codec);
   }
 
   close(): void {
-    this.#connection?.close();
-    this.#connection = undefined;
+    this.#current?.connection.close();
+    this.#current = undefined;
   }
 
-  #connect(): http2.ClientHttp2Session {
-    if (this.#connection && !this.#connection.closed && !this.#connection.destroyed) return this.#connection;
+  #connect(): { connection: http2.ClientHttp2Session; open: number } {
+    const held = this.#current?.connection;
+    if (held && !held.closed && !held.destroyed) return this.#current!;
     const connection = http2.connect(this.#authority, { settings: { initialWindowSize: windowBytes } });
     connection.on("connect", () => connection.setLocalWindowSize(windowBytes));
+    const current = { connection, open: 0 };
     // A lost connection fails its streams (each hears it); the next stream connects again.
     const forget = () => {
-      if (this.#connection === connection) this.#connection = undefined;
+      if (this.#current === current) this.#current = undefined;
     };
     connection.on("error", forget);
     connection.on("goaway", forget);
     connection.on("close", forget);
-    this.#connection = connection;
-    return connection;
+    this.#current = current;
+    return current;
   }
 }
 
@@ -145,7 +148,7 @@ export class Http2SessionStream extends EventEmitter {
     if (fields["grpc-status"] === undefined) return;
     this.#status = {
       code: Number(fields["grpc-status"]),
-      message: decodeURIComponent(String(fields["grpc-message"] ?? "")),
+      message: percentDecoded(String(fields["grpc-message"] ?? "")),
     };
   }
 
@@ -168,6 +171,15 @@ export class Http2SessionStream extends EventEmitter {
       const reset = this.#stream.rstCode;
       this.emit("error", new StupidModalError(Code.UNAVAILABLE, `the stream ended without a status (reset ${reset})`));
     }
+  }
+}
+
+/** A `grpc-message` as sent (percent-encoded UTF-8); as it came if it is not valid encoding. */
+function percentDecoded(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
   }
 }
 
